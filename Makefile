@@ -1,0 +1,59 @@
+# The two commands a new user runs: `make demo` and `make test`.  Each one
+# installs the Debian packages that are missing (as root; otherwise it
+# prints the apt-get line to run), configures meson, builds and runs.
+# Everything else lives in meson; this file only strings steps together.
+
+BUILD ?= build
+ASAN  ?= build-asan
+FUZZ  ?= build-fuzz
+FUZZ_SECONDS ?= 60
+
+# Build and test dependencies (README says what each one is for).
+PKGS := gcc meson ninja-build pkg-config python3 \
+	libyaml-dev liblmdb-dev libuv1-dev libjansson-dev libssl-dev \
+	libcmocka-dev graphviz
+FUZZ_PKGS := clang libclang-rt-dev
+
+SANITIZE_ENV := ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+
+.PHONY: all deps build asan test demo fuzz fuzz-deps clean
+
+all: build
+
+deps:
+	@PKGS="$(PKGS)" sh tests/install-deps.sh
+
+fuzz-deps:
+	@PKGS="$(FUZZ_PKGS)" sh tests/install-deps.sh
+
+build: deps
+	@test -f $(BUILD)/build.ninja || meson setup $(BUILD)
+	ninja -C $(BUILD)
+
+asan: deps
+	@test -f $(ASAN)/build.ninja || \
+		meson setup $(ASAN) -Db_sanitize=address,undefined -Db_lundef=false
+	ninja -C $(ASAN)
+
+# Runs the whole suite twice, plain and under ASan+UBSan, and ends with the
+# one line `N passed, N failed` that counts every test case of both runs.
+test: build asan
+	@rc=0; \
+	meson test -C $(BUILD) --print-errorlogs || rc=1; \
+	$(SANITIZE_ENV) meson test -C $(ASAN) --print-errorlogs || rc=1; \
+	python3 tests/summary.py $(BUILD) $(ASAN) || rc=1; \
+	exit $$rc
+
+demo: build
+	@sh tests/demo.sh $(BUILD)
+
+# libFuzzer targets, FUZZ_SECONDS each (see docs/testing.md).
+fuzz: deps fuzz-deps
+	@test -f $(FUZZ)/build.ninja || \
+		CC=clang meson setup $(FUZZ) -Dfuzz=true -Db_lundef=false
+	ninja -C $(FUZZ)
+	@sh tests/fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS)
+
+clean:
+	rm -rf $(BUILD) $(ASAN) $(FUZZ)

@@ -1,0 +1,164 @@
+/*
+ * main.c - `docket`: global options, the verb table, dispatch.
+ *
+ *   docket [--home DIR] [--as USER] VERB [VERB OPTIONS] [ARGS]
+ *
+ * Global options come before the verb, a verb's own options after it.
+ * Exit 0 on success, 1 on a refusal or error (one line on stderr), 2 on a
+ * usage mistake.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#ifndef DOCKET_VERSION
+#define DOCKET_VERSION "unknown"
+#endif
+
+static const struct verb verbs[] = {
+	{"version", cmd_version, VERB_OFFLINE | VERB_JSON, "",
+	 "print the version", NULL, "docket version"},
+};
+
+#define NVERBS (sizeof verbs / sizeof *verbs)
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: docket [--home DIR] [--as USER] VERB [OPTIONS] [ARGS]\n"
+		"\n"
+		"Verbs:\n");
+	for (size_t i = 0; i < NVERBS; i++)
+		fprintf(out, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+	fprintf(out,
+		"\n"
+		"Global options:\n"
+		"  --home DIR   the Docket home (default $DOCKET_HOME, else /var/lib/docket)\n"
+		"  --as USER    act as USER (the daemon's administrator only)\n"
+		"\n"
+		"Run `docket VERB --help` for a verb's options and an example.\n");
+}
+
+void cli_usage(const struct verb *v, FILE *out)
+{
+	fprintf(out, "usage: docket %s %s\n\n%s\n", v->name, v->args, v->summary);
+	if (v->help)
+		fprintf(out, "\nOptions:\n%s\n", v->help);
+	if (v->example)
+		fprintf(out, "\nExample:\n  %s\n", v->example);
+}
+
+int cli_usage_error(const struct cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "docket %s: ", cli->verb ? cli->verb->name : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see `docket %s --help`)\n", cli->verb ? cli->verb->name : "");
+	return EXIT_USAGE;
+}
+
+int cli_fail(const struct cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "docket %s: ", cli->verb ? cli->verb->name : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_REFUSED;
+}
+
+int cli_common_opts(struct cli *cli, int argc, char **argv)
+{
+	int out = 1;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			/* keep the rest, including the "--", for the verb */
+			while (i < argc)
+				argv[out++] = argv[i++];
+			break;
+		}
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			cli_usage(cli->verb, stdout);
+			return -1;
+		}
+		if (!strcmp(argv[i], "--json") && (cli->verb->flags & VERB_JSON)) {
+			cli->json = true;
+			continue;
+		}
+		argv[out++] = argv[i];
+	}
+	argv[out] = NULL;
+	return out;
+}
+
+int cmd_version(struct cli *cli, int argc, char **argv)
+{
+	(void)argv;
+	if (argc > 1)
+		return cli_usage_error(cli, "takes no arguments");
+	if (cli->json)
+		printf("{\"version\": \"%s\"}\n", DOCKET_VERSION);
+	else
+		printf("docket %s\n", DOCKET_VERSION);
+	return 0;
+}
+
+static const struct verb *find(const char *name)
+{
+	for (size_t i = 0; i < NVERBS; i++)
+		if (!strcmp(verbs[i].name, name))
+			return &verbs[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli = {0};
+	int i;
+
+	cli.home = getenv("DOCKET_HOME");
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(a, "--version")) {
+			printf("docket %s\n", DOCKET_VERSION);
+			return 0;
+		} else if (!strcmp(a, "--home") || !strcmp(a, "--as")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "docket: %s needs a value\n", a);
+				return EXIT_USAGE;
+			}
+			*(a[2] == 'h' ? &cli.home : &cli.as_user) = argv[++i];
+		} else if (!strncmp(a, "--home=", 7)) {
+			cli.home = a + 7;
+		} else if (!strncmp(a, "--as=", 5)) {
+			cli.as_user = a + 5;
+		} else {
+			fprintf(stderr, "docket: unknown option '%s' (global options come before the verb: --home, --as)\n", a);
+			return EXIT_USAGE;
+		}
+	}
+	if (!cli.home || !*cli.home)
+		cli.home = "/var/lib/docket";
+	if (i >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	cli.verb = find(argv[i]);
+	if (!cli.verb) {
+		fprintf(stderr, "docket: unknown verb '%s' (see `docket --help`)\n", argv[i]);
+		return EXIT_USAGE;
+	}
+	int vargc = cli_common_opts(&cli, argc - i, argv + i);
+	if (vargc < 0)
+		return 0;
+	return cli.verb->fn(&cli, vargc, argv + i);
+}

@@ -1,0 +1,60 @@
+/*
+ * error.c - filling docket_err.  Messages are truncated, never overrun; a
+ * NULL err is allowed everywhere so callers that only want the code can
+ * pass none.
+ */
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int docket_err_set(docket_err *err, int code, const char *fmt, ...)
+{
+	if (err) {
+		va_list ap;
+		err->code = code;
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+int docket_err_prefix(docket_err *err, const char *fmt, ...)
+{
+	char old[DOCKET_ERR_MAX], pre[DOCKET_ERR_MAX];
+	va_list ap;
+
+	if (!err)
+		return 0;
+	memcpy(old, err->msg, sizeof old);
+	va_start(ap, fmt);
+	vsnprintf(pre, sizeof pre, fmt, ap);
+	va_end(ap);
+	snprintf(err->msg, sizeof err->msg, "%s%s", pre, old);
+	return err->code;
+}
+
+const char *docket_strerror(int code)
+{
+	switch (code) {
+	case DOCKET_OK: return "success";
+	case DOCKET_EINVAL: return "invalid input";
+	case DOCKET_ENOENT: return "not found";
+	case DOCKET_EEXIST: return "already exists";
+	case DOCKET_EPERM: return "not permitted";
+	case DOCKET_ESTATE: return "not allowed in this stage";
+	case DOCKET_EGUARD: return "no guard held";
+	case DOCKET_EREQUIRED: return "required field missing";
+	case DOCKET_ENOMEM: return "out of memory";
+	case DOCKET_EIO: return "input/output error";
+	case DOCKET_ESTORE: return "store error";
+	case DOCKET_ELIMIT: return "limit exceeded";
+	case DOCKET_ECORRUPT: return "store corrupt";
+	case DOCKET_EPROTO: return "protocol error";
+	case DOCKET_EBUSY: return "busy";
+	case DOCKET_EUNAVAIL: return "daemon not running";
+	}
+	return "unknown error";
+}
