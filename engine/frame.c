@@ -1,0 +1,100 @@
+/*
+ * frame.c - length-prefixed JSON frames.  The reader keeps at most one
+ * header plus one body of at most `max` bytes, so a client can never make
+ * the daemon buffer more than that per connection.
+ */
+#include "frame.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+void docket_frame_reader_init(docket_frame_reader *r, size_t max)
+{
+	memset(r, 0, sizeof *r);
+	r->max = max ? max : DOCKET_FRAME_MAX_DEFAULT;
+}
+
+void docket_frame_reader_free(docket_frame_reader *r)
+{
+	free(r->buf);
+	memset(r, 0, sizeof *r);
+}
+
+int docket_frame_feed(docket_frame_reader *r, const void *data, size_t n)
+{
+	if (r->len + n > r->cap) {
+		size_t cap = r->cap ? r->cap : 4096;
+		while (cap < r->len + n)
+			cap *= 2;
+		unsigned char *nb = realloc(r->buf, cap);
+		if (!nb)
+			return DOCKET_ENOMEM;
+		r->buf = nb;
+		r->cap = cap;
+	}
+	memcpy(r->buf + r->len, data, n);
+	r->len += n;
+	return 0;
+}
+
+static uint32_t get_be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int docket_frame_next(docket_frame_reader *r, json_t **msg, docket_err *err)
+{
+	json_error_t jerr;
+	uint32_t n;
+
+	*msg = NULL;
+	if (r->len < 4)
+		return 0;
+	n = get_be32(r->buf);
+	if (n > r->max)
+		return docket_err_set(err, DOCKET_ELIMIT,
+				      "frame of %u bytes is over the limit of %zu bytes", n, r->max);
+	if (r->len < 4 + (size_t)n)
+		return 0;
+	/* jansson checks UTF-8 and refuses NUL bytes inside strings. */
+	json_t *j = json_loadb((const char *)r->buf + 4, n, JSON_REJECT_DUPLICATES, &jerr);
+	memmove(r->buf, r->buf + 4 + n, r->len - 4 - n);
+	r->len -= 4 + n;
+	if (!j)
+		return docket_err_set(err, DOCKET_EPROTO, "bad JSON in frame at byte %d: %s",
+				      jerr.position, jerr.text);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return docket_err_set(err, DOCKET_EPROTO, "a frame must hold a JSON object");
+	}
+	*msg = j;
+	return 1;
+}
+
+int docket_frame_encode(const json_t *msg, size_t max, unsigned char **out,
+			size_t *len, docket_err *err)
+{
+	size_t n = json_dumpb(msg, NULL, 0, JSON_COMPACT);
+	unsigned char *buf;
+
+	*out = NULL;
+	if (!max)
+		max = DOCKET_FRAME_MAX_DEFAULT;
+	if (n == 0)
+		return docket_err_set(err, DOCKET_EINVAL, "message cannot be encoded");
+	if (n > max)
+		return docket_err_set(err, DOCKET_ELIMIT,
+				      "reply of %zu bytes is over the frame limit of %zu", n, max);
+	buf = malloc(4 + n);
+	if (!buf)
+		return docket_err_set(err, DOCKET_ENOMEM, "out of memory");
+	json_dumpb(msg, (char *)buf + 4, n, JSON_COMPACT);
+	buf[0] = (unsigned char)(n >> 24);
+	buf[1] = (unsigned char)(n >> 16);
+	buf[2] = (unsigned char)(n >> 8);
+	buf[3] = (unsigned char)n;
+	*out = buf;
+	*len = 4 + n;
+	return 0;
+}
