@@ -9,9 +9,11 @@ FUZZ  ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
 # Build and test dependencies (README says what each one is for).
+# fonts-symbola draws the timer sign (U+23F1) of `docket graph` pictures,
+# which the default Debian fonts lack.
 PKGS := gcc meson ninja-build pkg-config python3 \
 	libyaml-dev liblmdb-dev libuv1-dev libjansson-dev libssl-dev \
-	libcmocka-dev graphviz
+	libcmocka-dev graphviz fonts-symbola
 FUZZ_PKGS := clang libclang-rt-dev
 
 SANITIZE_ENV := ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
