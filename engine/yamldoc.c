@@ -373,7 +373,8 @@ static int on_end(struct builder *b)
 		n->items = arena_alloc(b->doc, (count ? count : 1) * sizeof *n->items);
 		if (!n->items)
 			return oom(b);
-		memcpy(n->items, kids, count * sizeof *kids);
+		if (count)
+			memcpy(n->items, kids, count * sizeof *kids);
 	} else {
 		n->n = count / 2;
 		n->keys = arena_alloc(b->doc, (n->n ? n->n : 1) * sizeof *n->keys);
