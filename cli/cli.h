@@ -53,7 +53,8 @@ int cli_fail(const struct cli *cli, const char *fmt, ...)
 int cli_common_opts(struct cli *cli, int argc, char **argv);
 
 int cmd_version(struct cli *cli, int argc, char **argv);
-
+int cmd_validate(struct cli *cli, int argc, char **argv);
+int cmd_graph(struct cli *cli, int argc, char **argv);
 
 
 #endif

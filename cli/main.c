@@ -13,12 +13,19 @@
 #include <string.h>
 
 #include "cli.h"
+#include "config.h"
 
-#ifndef DOCKET_VERSION
-#define DOCKET_VERSION "unknown"
-#endif
 
 static const struct verb verbs[] = {
+	{"validate", cmd_validate, VERB_OFFLINE | VERB_JSON, "FILE...",
+	 "check workflow files; every mistake as file:line:col",
+	 "  --plugins DIR   also check that each action's plugin is installed in DIR\n"
+	 "  --json          report as one JSON document",
+	 "docket validate workflows/*.yaml"},
+	{"graph", cmd_graph, VERB_OFFLINE, "FILE [--format dot|mermaid]",
+	 "draw a workflow as Graphviz DOT or Mermaid",
+	 "  --format dot|mermaid   output format (default dot)",
+	 "docket graph workflows/sales-order.yaml | dot -Tsvg > order.svg"},
 	{"version", cmd_version, VERB_OFFLINE | VERB_JSON, "",
 	 "print the version", NULL, "docket version"},
 };
