@@ -127,8 +127,15 @@ static int fail(cc *c, size_t off, const char *fmt, ...)
 	c->failed = true;
 	c->gerr->col = column(c, off);
 	va_start(ap, fmt);
-	vsnprintf(c->gerr->msg, sizeof c->gerr->msg, fmt, ap);
+	int n = vsnprintf(c->gerr->msg, sizeof c->gerr->msg, fmt, ap);
 	va_end(ap);
+	/* A cut message must not end inside a character: it goes into JSON. */
+	if (n >= (int)sizeof c->gerr->msg) {
+		size_t end = sizeof c->gerr->msg - 1;
+		while (end > 0 && !docket_utf8_valid(c->gerr->msg, end))
+			end--;
+		c->gerr->msg[end] = '\0';
+	}
 	return -1;
 }
 
@@ -485,6 +492,8 @@ static int check_enum(cc *c, const ex *fe, const ex *lit)
 		int n = snprintf(list + off, sizeof list - off, "%s%s", i ? ", " : "", f->values[i]);
 		off += n > 0 ? (size_t)n : 0;
 	}
+	while (off >= sizeof list && !docket_utf8_valid(list, strlen(list)))
+		list[strlen(list) - 1] = '\0';
 	return fail(c, lit->off, "'%s' is not a value of %s (%s)", show(v->s.p, v->s.len, s),
 		    f->name, list);
 }
