@@ -179,7 +179,7 @@ static int lex_number(cc *c, struct token *t)
 {
 	size_t p = c->pos, start = p;
 	bool frac = false;
-	char buf[512];
+	char buf[512], s[SHOW_MAX + 4];
 
 	while (is_digit(peekc(c, p)))
 		p++;
@@ -198,7 +198,7 @@ static int lex_number(cc *c, struct token *t)
 	if (is_alnum(peekc(c, p)) || peekc(c, p) == '.') {
 		while (is_alnum(peekc(c, p)) || peekc(c, p) == '.')
 			p++;
-		return fail(c, start, "'%.*s' is not a number", (int)(p - start), c->src + start);
+		return fail(c, start, "'%s' is not a number", show(c->src + start, p - start, s));
 	}
 	t->len = (uint32_t)(p - start);
 	if (!frac) {
@@ -206,8 +206,8 @@ static int lex_number(cc *c, struct token *t)
 		for (size_t i = start; i < p; i++) {
 			int d = c->src[i] - '0';
 			if (v > (INT64_MAX - d) / 10)
-				return fail(c, start, "%.*s is too large for an integer (the largest is %lld)",
-					    (int)(p - start), c->src + start, (long long)INT64_MAX);
+				return fail(c, start, "%s is too large for an integer (the largest is %lld)",
+					    show(c->src + start, p - start, s), (long long)INT64_MAX);
 			v = v * 10 + d;
 		}
 		t->v.t = DOCKET_V_INT;
@@ -220,7 +220,8 @@ static int lex_number(cc *c, struct token *t)
 		t->v.t = DOCKET_V_NUM;
 		t->v.n = strtod(buf, NULL);
 		if (!isfinite(t->v.n))
-			return fail(c, start, "%s is too large for a number", buf);
+			return fail(c, start, "%s is too large for a number",
+				    show(buf, p - start, s));
 	}
 	c->pos = p;
 	return 0;
