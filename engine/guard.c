@@ -572,8 +572,9 @@ static bool shortens(const char *word, const char *name)
 		return false;
 	for (; *word; word++) {
 		name = strchr(name, *word);
-		if (!name++)
+		if (!name)
 			return false;
+		name++;
 	}
 	return true;
 }

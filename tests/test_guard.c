@@ -351,6 +351,7 @@ static const struct bad bad[] = {
 	{"Quantity > 1", 1, "unknown field 'Quantity'" DASH "did you mean 'quantity'?"},
 	{"True", 1, "unknown field 'True'" DASH "did you mean 'true'?"},
 	{"banana > 1", 1, "unknown field 'banana'"},
+	{"cz == 'a'", 1, "unknown field 'cz'"},
 	{"rush and banana.split", 10, "unknown field 'banana.split'"},
 	{"customer.name == 'x'", 1,
 	 "unknown field 'customer.name': 'customer' is a string and has no parts"},
