@@ -5,6 +5,9 @@ set -eu
 build=$1
 secs=$2
 here=$(cd "$(dirname "$0")" && pwd)
+# UBSan only reports and carries on unless told to stop; a report must be
+# a failure with a saved input, like any crash.
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 rc=0
 for bin in "$build"/tests/fuzz/fuzz_*; do
 	[ -x "$bin" ] || continue
