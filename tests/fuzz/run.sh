@@ -10,7 +10,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 rc=0
 for bin in "$build"/tests/fuzz/fuzz_*; do
-	[ -x "$bin" ] || continue
+	# meson puts each target's objects in a fuzz_<name>.p directory
+	[ -f "$bin" ] && [ -x "$bin" ] || continue
 	name=$(basename "$bin" | sed 's/^fuzz_//')
 	work=$(mktemp -d)
 	cp -r "$here/corpus/$name/." "$work/" 2>/dev/null || true
