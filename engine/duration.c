@@ -33,13 +33,15 @@ static bool isdig(char c)
 	return c >= '0' && c <= '9';
 }
 
+/* Durations are ASCII: anything else is shown as '?', which keeps the
+ * message valid UTF-8 and on one line. */
 static int bad(docket_err *err, const char *s, size_t len, const char *why)
 {
 	char pv[PREVIEW_MAX + 4];
 	size_t n = len > PREVIEW_MAX ? PREVIEW_MAX : len, i;
 
 	for (i = 0; i < n; i++)
-		pv[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+		pv[i] = (unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f ? '?' : s[i];
 	if (n < len)
 		memcpy(pv + i, "...", 3), i += 3;
 	pv[i] = '\0';

@@ -24,22 +24,37 @@
 /* User text quoted in a message is cut here so one line stays one line. */
 #define PREVIEW_MAX 40
 
-/* Copy at most PREVIEW_MAX bytes of s for a message, without splitting a
- * UTF-8 sequence and with control bytes shown as '?'. */
+/* Length of the valid UTF-8 character at s (at most n bytes), or 0. */
+static size_t char_len(const char *s, size_t n)
+{
+	for (size_t k = 1; k <= 4 && k <= n; k++)
+		if (docket_utf8_valid(s, k))
+			return k;
+	return 0;
+}
+
+/* Copy at most PREVIEW_MAX bytes of s for a message: whole characters
+ * only, with control and invalid bytes shown as '?', so a message is
+ * always one line of valid UTF-8 whatever a person typed. */
 static const char *preview(const char *s, size_t len, char out[PREVIEW_MAX + 4])
 {
-	size_t n = len, i;
+	size_t i = 0, o = 0;
 
-	if (n > PREVIEW_MAX) {
-		n = PREVIEW_MAX;
-		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-			n--;
+	while (i < len) {
+		size_t k = char_len(s + i, len - i);
+		if (o + (k ? k : 1) > PREVIEW_MAX)
+			break;
+		if (k == 1 && (unsigned char)s[i] >= 0x20 && s[i] != 0x7f)
+			out[o++] = s[i];
+		else if (k > 1)
+			memcpy(out + o, s + i, k), o += k;
+		else
+			out[o++] = '?';
+		i += k ? k : 1;
 	}
-	for (i = 0; i < n; i++)
-		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
-	if (n < len)
-		memcpy(out + i, "...", 3), i += 3;
-	out[i] = '\0';
+	if (i < len)
+		memcpy(out + o, "...", 3), o += 3;
+	out[o] = '\0';
 	return out;
 }
 
@@ -237,6 +252,9 @@ static const char *value_list(const docket_field *f, char *buf, size_t size)
 			break;
 		off += (size_t)n;
 	}
+	/* cut short: end on a whole character */
+	while (off >= size && !docket_utf8_valid(buf, strlen(buf)))
+		buf[strlen(buf) - 1] = '\0';
 	return buf;
 }
 

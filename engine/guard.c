@@ -127,8 +127,15 @@ static int fail(cc *c, size_t off, const char *fmt, ...)
 	c->failed = true;
 	c->gerr->col = column(c, off);
 	va_start(ap, fmt);
-	vsnprintf(c->gerr->msg, sizeof c->gerr->msg, fmt, ap);
+	int n = vsnprintf(c->gerr->msg, sizeof c->gerr->msg, fmt, ap);
 	va_end(ap);
+	/* A cut message must not end inside a character: it goes into JSON. */
+	if (n >= (int)sizeof c->gerr->msg) {
+		size_t end = sizeof c->gerr->msg - 1;
+		while (end > 0 && !docket_utf8_valid(c->gerr->msg, end))
+			end--;
+		c->gerr->msg[end] = '\0';
+	}
 	return -1;
 }
 
@@ -172,7 +179,7 @@ static int lex_number(cc *c, struct token *t)
 {
 	size_t p = c->pos, start = p;
 	bool frac = false;
-	char buf[512];
+	char buf[512], s[SHOW_MAX + 4];
 
 	while (is_digit(peekc(c, p)))
 		p++;
@@ -191,7 +198,7 @@ static int lex_number(cc *c, struct token *t)
 	if (is_alnum(peekc(c, p)) || peekc(c, p) == '.') {
 		while (is_alnum(peekc(c, p)) || peekc(c, p) == '.')
 			p++;
-		return fail(c, start, "'%.*s' is not a number", (int)(p - start), c->src + start);
+		return fail(c, start, "'%s' is not a number", show(c->src + start, p - start, s));
 	}
 	t->len = (uint32_t)(p - start);
 	if (!frac) {
@@ -199,8 +206,8 @@ static int lex_number(cc *c, struct token *t)
 		for (size_t i = start; i < p; i++) {
 			int d = c->src[i] - '0';
 			if (v > (INT64_MAX - d) / 10)
-				return fail(c, start, "%.*s is too large for an integer (the largest is %lld)",
-					    (int)(p - start), c->src + start, (long long)INT64_MAX);
+				return fail(c, start, "%s is too large for an integer (the largest is %lld)",
+					    show(c->src + start, p - start, s), (long long)INT64_MAX);
 			v = v * 10 + d;
 		}
 		t->v.t = DOCKET_V_INT;
@@ -213,7 +220,8 @@ static int lex_number(cc *c, struct token *t)
 		t->v.t = DOCKET_V_NUM;
 		t->v.n = strtod(buf, NULL);
 		if (!isfinite(t->v.n))
-			return fail(c, start, "%s is too large for a number", buf);
+			return fail(c, start, "%s is too large for a number",
+				    show(buf, p - start, s));
 	}
 	c->pos = p;
 	return 0;
@@ -485,6 +493,8 @@ static int check_enum(cc *c, const ex *fe, const ex *lit)
 		int n = snprintf(list + off, sizeof list - off, "%s%s", i ? ", " : "", f->values[i]);
 		off += n > 0 ? (size_t)n : 0;
 	}
+	while (off >= sizeof list && !docket_utf8_valid(list, strlen(list)))
+		list[strlen(list) - 1] = '\0';
 	return fail(c, lit->off, "'%s' is not a value of %s (%s)", show(v->s.p, v->s.len, s),
 		    f->name, list);
 }
@@ -562,8 +572,9 @@ static bool shortens(const char *word, const char *name)
 		return false;
 	for (; *word; word++) {
 		name = strchr(name, *word);
-		if (!name++)
+		if (!name)
 			return false;
+		name++;
 	}
 	return true;
 }

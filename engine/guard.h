@@ -9,7 +9,7 @@
  * form over a case's field array without allocating.  Guards are data, never
  * code: nothing in them can call out, loop or touch anything but the fields.
  *
- * Semantics (docs/workflows.md is the reference for users):
+ * Semantics (docs/guards.md is the reference for users):
  *   - an unset field is null; arithmetic with null gives null; an ordering
  *     comparison (< <= > >=) with null is false; == and != compare null-ness;
  *   - integers and numbers mix freely (compared as numbers); strings compare

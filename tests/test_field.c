@@ -348,6 +348,36 @@ static void type_names(void **state)
 	assert_string_equal(docket_ftype_name(DOCKET_FT_DATE), "date");
 }
 
+/* Messages travel as JSON: whatever was typed, they stay valid UTF-8. */
+static void messages_stay_valid_text(void **state)
+{
+	(void)state;
+	docket_field f = fld("quantity", DOCKET_FT_INTEGER);
+	const char *m;
+
+	m = refusal(&f, "\xff" "1\n");
+	assert_string_equal(m, "field 'quantity': '?1?' is not an integer (write whole digits, as in 42 or -7)");
+	m = refusal(&f, "\xc3\xa9t\xc3\xa9");
+	assert_string_equal(m, "field 'quantity': '\xc3\xa9t\xc3\xa9' is not an integer (write whole digits, as in 42 or -7)");
+	/* cut at 40 bytes, never inside a character */
+	char text[64];
+	memset(text, 'a', 39);
+	memcpy(text + 39, "\xc3\xa9\xc3\xa9", 5);
+	m = refusal(&f, text);
+	assert_true(docket_utf8_valid(m, strlen(m)));
+	assert_non_null(strstr(m, "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...'"));
+
+	/* an enum with many long values: the list is cut, still text */
+	char *vals[40];
+	docket_field e = fld("region", DOCKET_FT_ENUM);
+	for (int i = 0; i < 40; i++)
+		vals[i] = "\xc3\xa9\xc3\xa9\xc3\xa9";
+	e.values = vals;
+	e.nvalues = 40;
+	m = refusal(&e, "x");
+	assert_true(docket_utf8_valid(m, strlen(m)));
+}
+
 static void long_text_is_cut_in_messages(void **state)
 {
 	(void)state;
@@ -377,6 +407,7 @@ int main(void)
 		cmocka_unit_test(check_typed_values),
 		cmocka_unit_test(equality),
 		cmocka_unit_test(type_names),
+		cmocka_unit_test(messages_stay_valid_text),
 		cmocka_unit_test(long_text_is_cut_in_messages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -351,6 +351,7 @@ static const struct bad bad[] = {
 	{"Quantity > 1", 1, "unknown field 'Quantity'" DASH "did you mean 'quantity'?"},
 	{"True", 1, "unknown field 'True'" DASH "did you mean 'true'?"},
 	{"banana > 1", 1, "unknown field 'banana'"},
+	{"cz == 'a'", 1, "unknown field 'cz'"},
 	{"rush and banana.split", 10, "unknown field 'banana.split'"},
 	{"customer.name == 'x'", 1,
 	 "unknown field 'customer.name': 'customer' is a string and has no parts"},
@@ -420,6 +421,24 @@ static void nul_bytes_are_refused(void **state)
 	assert_string_equal(e.msg, "unexpected byte 0x00");
 	assert_int_equal(docket_guard_compile("'a\0'", 4, fields, NFIELDS, &g, &e), DOCKET_EINVAL);
 	assert_string_equal(e.msg, "a string must be valid UTF-8 text without NUL bytes");
+}
+
+/* Messages travel as JSON: cut or not, they stay valid UTF-8. */
+static void long_messages_stay_valid_text(void **state)
+{
+	(void)state;
+	char *vals[60];
+	docket_field f = {.name = "region", .type = DOCKET_FT_ENUM, .values = vals, .nvalues = 60};
+	docket_guard *g;
+	docket_guard_error e;
+	const char *src = "region == 'x'";
+
+	for (int i = 0; i < 60; i++)
+		vals[i] = "\xc3\xa9\xc3\xa9\xc3\xa9";
+	assert_int_equal(docket_guard_compile(src, strlen(src), &f, 1, &g, &e), DOCKET_EINVAL);
+	assert_int_equal(e.col, 11);
+	assert_true(strncmp(e.msg, "'x' is not a value of region (", 30) == 0);
+	assert_true(docket_utf8_valid(e.msg, strlen(e.msg)));
 }
 
 /* ---- limits ---- */
@@ -633,6 +652,7 @@ int main(void)
 		cmocka_unit_test(keeps_the_source),
 		cmocka_unit_test(compile_errors_say_where_and_why),
 		cmocka_unit_test(nul_bytes_are_refused),
+		cmocka_unit_test(long_messages_stay_valid_text),
 		cmocka_unit_test(length_limit),
 		cmocka_unit_test(nesting_limit),
 		cmocka_unit_test(long_guards_stay_flat),

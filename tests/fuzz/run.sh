@@ -5,9 +5,13 @@ set -eu
 build=$1
 secs=$2
 here=$(cd "$(dirname "$0")" && pwd)
+# UBSan only reports and carries on unless told to stop; a report must be
+# a failure with a saved input, like any crash.
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 rc=0
 for bin in "$build"/tests/fuzz/fuzz_*; do
-	[ -x "$bin" ] || continue
+	# meson puts each target's objects in a fuzz_<name>.p directory
+	[ -f "$bin" ] && [ -x "$bin" ] || continue
 	name=$(basename "$bin" | sed 's/^fuzz_//')
 	work=$(mktemp -d)
 	cp -r "$here/corpus/$name/." "$work/" 2>/dev/null || true
