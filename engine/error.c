@@ -9,14 +9,35 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A message cut at the buffer's end must stay valid UTF-8: it travels in
+ * JSON replies.  Drop a trailing partial character. */
+static void cut_clean(char *buf, size_t size, int wanted)
+{
+	size_t len, i, need;
+
+	if (wanted < 0 || (size_t)wanted < size)
+		return;
+	len = strlen(buf);
+	i = len;
+	while (i > 0 && ((unsigned char)buf[i - 1] & 0xC0) == 0x80)
+		i--;
+	if (i == 0)
+		return;
+	unsigned char lead = (unsigned char)buf[i - 1];
+	need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+	if (len - (i - 1) < need)
+		buf[i - 1] = '\0';
+}
+
 int docket_err_set(docket_err *err, int code, const char *fmt, ...)
 {
 	if (err) {
 		va_list ap;
 		err->code = code;
 		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+		int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
 		va_end(ap);
+		cut_clean(err->msg, sizeof err->msg, n);
 	}
 	return code;
 }
@@ -32,7 +53,8 @@ int docket_err_prefix(docket_err *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(pre, sizeof pre, fmt, ap);
 	va_end(ap);
-	snprintf(err->msg, sizeof err->msg, "%s%s", pre, old);
+	int n = snprintf(err->msg, sizeof err->msg, "%s%s", pre, old);
+	cut_clean(err->msg, sizeof err->msg, n);
 	return err->code;
 }
 
