@@ -82,6 +82,10 @@ static const char *const check_text[] = { CHECKS(AS_TEXT) };
 #define ENUM_MAX 1000
 /* Longest title or description accepted. */
 #define TEXT_MAX 4096
+/* "Did you mean" hints in one file.  Each costs an edit distance to every
+ * candidate (up to 4096 stages), so a file of thousands of bad names must
+ * not cost millions of them; past a hundred hints nobody reads more. */
+#define SUGGEST_MAX 100
 /* Retries double the back-off each time; past this the delay is years. */
 #define RETRY_MAX 20
 
@@ -100,6 +104,7 @@ struct loader {
 	const docket_load_opts *opts;
 	docket_workflow *wf;
 	bool nomem;
+	int nsuggest;
 	/* source line starts, for guard columns; built on first use */
 	const char *src;
 	size_t srclen;
@@ -182,6 +187,15 @@ static char *xstrdup(struct loader *ld, const char *s)
 	return p;
 }
 
+static const char *suggest(struct loader *ld, const char *word, const char *const *cands,
+			   size_t n)
+{
+	if (ld->nsuggest >= SUGGEST_MAX)
+		return NULL;
+	ld->nsuggest++;
+	return docket_suggest(word, cands, n);
+}
+
 /* ---- reading nodes ---- */
 
 /* "an integer", "a list", "empty": what a node is, for messages. */
@@ -261,7 +275,7 @@ static void take_keys(struct loader *ld, const docket_ynode *map, const char *co
 			vals[k] = map->items[i];
 			keys[k] = key;
 		} else {
-			error(ld, CHECK_UNKNOWN_KEY, key, docket_suggest(key->str, known, nknown),
+			error(ld, CHECK_UNKNOWN_KEY, key, suggest(ld, key->str, known, nknown),
 			      "unknown key '%s'", key->str);
 		}
 	}
@@ -392,7 +406,7 @@ static int use_role(struct loader *ld, const docket_ynode *n, const char *what)
 	r = role_index(ld->wf, n->str);
 	if (r < 0 && !ld->roles_broken)
 		error(ld, CHECK_ROLE_UNDECLARED, n,
-		      docket_suggest(n->str, (const char *const *)ld->wf->roles, ld->wf->nroles),
+		      suggest(ld, n->str, (const char *const *)ld->wf->roles, ld->wf->nroles),
 		      "role '%s' is not declared in 'roles'", n->str);
 	return r;
 }
@@ -473,7 +487,7 @@ static bool field_type(struct loader *ld, const docket_ynode *n, docket_ftype *t
 			return true;
 		}
 	}
-	error(ld, CHECK_FIELD_TYPE, n, docket_suggest(n->str, names, 6),
+	error(ld, CHECK_FIELD_TYPE, n, suggest(ld, n->str, names, 6),
 	      "unknown field type '%s' (string, integer, number, boolean, enum or date)", n->str);
 	return false;
 }
@@ -789,7 +803,7 @@ static void load_require(struct loader *ld, docket_transition *t, const docket_y
 		if (fi < 0) {
 			if (!ld->fields_broken)
 				error(ld, CHECK_REQUIRE_FIELD, it,
-				      docket_suggest(it->str, ld->field_names, ld->wf->nfields),
+				      suggest(ld, it->str, ld->field_names, ld->wf->nfields),
 				      "'require' names undeclared field '%s'", it->str);
 			continue;
 		}
@@ -826,7 +840,7 @@ static void load_transition(struct loader *ld, docket_transition *t, const docke
 		t->to = stage_lookup(ld, v[TK_TO]->str);
 		if (t->to < 0)
 			error(ld, CHECK_UNDECLARED_STAGE, v[TK_TO],
-			      docket_suggest(v[TK_TO]->str, ld->stage_names, ld->wf->nstages),
+			      suggest(ld, v[TK_TO]->str, ld->stage_names, ld->wf->nstages),
 			      "transition to undeclared stage '%s'", v[TK_TO]->str);
 	}
 	if (t->to < 0)
@@ -928,7 +942,7 @@ static void load_timer(struct loader *ld, docket_stage *st, const docket_ynode *
 	if (v[1] && check_name(ld, CHECK_EVENT_NAME, v[1], "event", N_SNAKE)) {
 		tm->event = ix_find(events, st->nevents, v[1]->str);
 		if (tm->event < 0) {
-			error(ld, CHECK_TIMER_EVENT, v[1], docket_suggest(v[1]->str, names, st->nevents),
+			error(ld, CHECK_TIMER_EVENT, v[1], suggest(ld, v[1]->str, names, st->nevents),
 			      "timer fires event '%s', which this stage does not declare in 'on'",
 			      v[1]->str);
 			ok = false;
@@ -1343,7 +1357,7 @@ static void load_start(struct loader *ld, const docket_ynode *n)
 		return;
 	wf->start = stage_lookup(ld, n->str);
 	if (wf->start < 0)
-		error(ld, CHECK_START, n, docket_suggest(n->str, ld->stage_names, wf->nstages),
+		error(ld, CHECK_START, n, suggest(ld, n->str, ld->stage_names, wf->nstages),
 		      "start names undeclared stage '%s'", n->str);
 }
 
