@@ -86,6 +86,8 @@ static const char *const check_text[] = { CHECKS(AS_TEXT) };
  * candidate (up to 4096 stages), so a file of thousands of bad names must
  * not cost millions of them; past a hundred hints nobody reads more. */
 #define SUGGEST_MAX 100
+/* Text a person wrote, quoted in a message, is cut here. */
+#define CLIP 64
 /* Retries double the back-off each time; past this the delay is years. */
 #define RETRY_MAX 20
 
@@ -196,6 +198,21 @@ static const char *suggest(struct loader *ld, const char *word, const char *cons
 	return docket_suggest(word, cands, n);
 }
 
+/* At most `max` bytes of s for a message, cut on a character boundary
+ * (messages stay valid UTF-8) and marked with "..." when cut. */
+static const char *clip(const char *s, size_t max, char *buf)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return s;
+	while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+		max--;
+	memcpy(buf, s, max);
+	memcpy(buf + max, "...", 4);
+	return buf;
+}
+
 /* ---- reading nodes ---- */
 
 /* "an integer", "a list", "empty": what a node is, for messages. */
@@ -275,8 +292,9 @@ static void take_keys(struct loader *ld, const docket_ynode *map, const char *co
 			vals[k] = map->items[i];
 			keys[k] = key;
 		} else {
+			char cut[CLIP + 4];
 			error(ld, CHECK_UNKNOWN_KEY, key, suggest(ld, key->str, known, nknown),
-			      "unknown key '%s'", key->str);
+			      "unknown key '%s'", clip(key->str, CLIP, cut));
 		}
 	}
 }
@@ -338,6 +356,7 @@ static bool check_name(struct loader *ld, enum check c, const docket_ynode *n,
 		"lowercase letters, digits, '_' and '-'",
 		"lowercase letters, digits and '_'",
 	};
+	char cut[CLIP + 4];
 
 	if (n->kind != DOCKET_Y_SCALAR) {
 		error(ld, CHECK_WRONG_KIND, n, NULL, "%s must be a name, not %s", what, a_kind(n));
@@ -346,7 +365,7 @@ static bool check_name(struct loader *ld, enum check c, const docket_ynode *n,
 	if (name_ok(n->str, k))
 		return true;
 	if (n->len > DOCKET_NAME_MAX)
-		error(ld, c, n, NULL, "%s '%.20s...' is longer than %d bytes", what, n->str,
+		error(ld, c, n, NULL, "%s '%s' is longer than %d bytes", what, clip(n->str, 20, cut),
 		      DOCKET_NAME_MAX);
 	else
 		error(ld, c, n, NULL, "%s '%s' must be %s, starting with a letter", what, n->str,
@@ -479,6 +498,8 @@ static bool field_type(struct loader *ld, const docket_ynode *n, docket_ftype *t
 {
 	static const char *const names[] = {"string", "integer", "number", "boolean", "enum",
 					    "date"};
+	char cut[CLIP + 4];
+
 	if (!expect(ld, n, DOCKET_Y_SCALAR, "type"))
 		return false;
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
@@ -488,7 +509,8 @@ static bool field_type(struct loader *ld, const docket_ynode *n, docket_ftype *t
 		}
 	}
 	error(ld, CHECK_FIELD_TYPE, n, suggest(ld, n->str, names, 6),
-	      "unknown field type '%s' (string, integer, number, boolean, enum or date)", n->str);
+	      "unknown field type '%s' (string, integer, number, boolean, enum or date)",
+	      clip(n->str, CLIP, cut));
 	return false;
 }
 
@@ -977,6 +999,7 @@ static json_t *to_json(struct loader *ld, const docket_ynode *n)
 	int64_t i;
 	double x;
 	bool b;
+	char cut[CLIP + 4];
 
 	if (n->kind == DOCKET_Y_MAP || n->kind == DOCKET_Y_SEQ) {
 		bool bad = false;
@@ -1010,7 +1033,7 @@ static json_t *to_json(struct loader *ld, const docket_ynode *n)
 		 * real; refuse it like infinity. */
 		error(ld, CHECK_ACTION_WITH, n, NULL,
 		      "'%s' cannot be passed to a plugin (JSON has no %s); quote it to pass text",
-		      n->str, !strcmp(docket_ynode_describe(n), "integer")
+		      clip(n->str, CLIP, cut), !strcmp(docket_ynode_describe(n), "integer")
 				      ? "integer that large" : "infinity or NaN");
 		return NULL;
 	}
@@ -1322,7 +1345,7 @@ static void load_header(struct loader *ld, const docket_ynode **v)
 {
 	docket_workflow *wf = ld->wf;
 	const char *s;
-	char b[48];
+	char b[48], cut[CLIP + 4];
 
 	if (v[TOP_WORKFLOW] &&
 	    check_name(ld, CHECK_WORKFLOW_NAME, v[TOP_WORKFLOW], "workflow name", N_WORKFLOW))
@@ -1344,7 +1367,7 @@ static void load_header(struct loader *ld, const docket_ynode **v)
 		else
 			error(ld, CHECK_PREFIX, v[TOP_PREFIX], NULL,
 			      "prefix '%s' must be 1 to 8 capital letters or digits, starting with "
-			      "a letter (as in SO)", v[TOP_PREFIX]->str);
+			      "a letter (as in SO)", clip(v[TOP_PREFIX]->str, CLIP, cut));
 	}
 }
 
