@@ -112,6 +112,8 @@ struct loader {
 	size_t srclen;
 	size_t *lines;
 	size_t nlines;
+	int at_line, at_col;    /* the last position looked up, and its offset */
+	size_t at_off;
 	/* sorted indexes, and plain name lists for "did you mean" */
 	struct nameref *stage_ix, *field_ix;
 	const char **stage_names, **field_names;
@@ -731,10 +733,13 @@ static int stage_lookup(struct loader *ld, const char *name)
 	return ix_find(ld->stage_ix, ld->wf->nstages, name);
 }
 
-/* Byte offset of 1-based (line, col) in the source, or SIZE_MAX. */
+/* Byte offset of 1-based (line, col) in the source, or SIZE_MAX.  Guards
+ * are met in file order, so the walk resumes from the last position when
+ * it is on the same line: a whole file on one line stays linear. */
 static size_t source_offset(struct loader *ld, int line, int col)
 {
 	size_t off;
+	int c = 1;
 
 	if (!ld->lines) {
 		size_t n = 1;
@@ -751,17 +756,25 @@ static size_t source_offset(struct loader *ld, int line, int col)
 	if (line < 1 || (size_t)line > ld->nlines)
 		return SIZE_MAX;
 	off = ld->lines[line - 1];
-	for (int c = 1; c < col && off < ld->srclen; c++) {
+	if (line == ld->at_line && col >= ld->at_col) {
+		off = ld->at_off;
+		c = ld->at_col;
+	}
+	for (; c < col && off < ld->srclen; c++) {
 		off++;
 		while (off < ld->srclen && ((unsigned char)ld->src[off] & 0xC0) == 0x80)
 			off++;
 	}
+	ld->at_line = line;
+	ld->at_col = c;
+	ld->at_off = off;
 	return off;
 }
 
-/* Where a guard's column `gcol` (in characters) is in the file.  Exact when the scalar is
- * written on one line as it reads (plain or quoted without escapes); for a
- * folded or escaped one, the scalar's start, and *exact is false. */
+/* Where a guard's column `gcol` (in characters) is in the file.  Exact
+ * when the scalar is written on one line as it reads (plain, or quoted
+ * without escapes); for a folded or escaped one, the scalar's start, and
+ * *exact is false. */
 static void guard_position(struct loader *ld, const docket_ynode *n, int gcol, int *line,
 			   int *col, bool *exact)
 {
