@@ -82,6 +82,12 @@ static const char *const check_text[] = { CHECKS(AS_TEXT) };
 #define ENUM_MAX 1000
 /* Longest title or description accepted. */
 #define TEXT_MAX 4096
+/* "Did you mean" hints in one file.  Each costs an edit distance to every
+ * candidate (up to 4096 stages), so a file of thousands of bad names must
+ * not cost millions of them; past a hundred hints nobody reads more. */
+#define SUGGEST_MAX 100
+/* Text a person wrote, quoted in a message, is cut here. */
+#define CLIP 64
 /* Retries double the back-off each time; past this the delay is years. */
 #define RETRY_MAX 20
 
@@ -100,11 +106,14 @@ struct loader {
 	const docket_load_opts *opts;
 	docket_workflow *wf;
 	bool nomem;
+	int nsuggest;
 	/* source line starts, for guard columns; built on first use */
 	const char *src;
 	size_t srclen;
 	size_t *lines;
 	size_t nlines;
+	int at_line, at_col;    /* the last position looked up, and its offset */
+	size_t at_off;
 	/* sorted indexes, and plain name lists for "did you mean" */
 	struct nameref *stage_ix, *field_ix;
 	const char **stage_names, **field_names;
@@ -180,6 +189,30 @@ static char *xstrdup(struct loader *ld, const char *s)
 	if (!p)
 		ld->nomem = true;
 	return p;
+}
+
+static const char *suggest(struct loader *ld, const char *word, const char *const *cands,
+			   size_t n)
+{
+	if (ld->nsuggest >= SUGGEST_MAX)
+		return NULL;
+	ld->nsuggest++;
+	return docket_suggest(word, cands, n);
+}
+
+/* At most `max` bytes of s for a message, cut on a character boundary
+ * (messages stay valid UTF-8) and marked with "..." when cut. */
+static const char *clip(const char *s, size_t max, char *buf)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return s;
+	while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+		max--;
+	memcpy(buf, s, max);
+	memcpy(buf + max, "...", 4);
+	return buf;
 }
 
 /* ---- reading nodes ---- */
@@ -261,8 +294,9 @@ static void take_keys(struct loader *ld, const docket_ynode *map, const char *co
 			vals[k] = map->items[i];
 			keys[k] = key;
 		} else {
-			error(ld, CHECK_UNKNOWN_KEY, key, docket_suggest(key->str, known, nknown),
-			      "unknown key '%s'", key->str);
+			char cut[CLIP + 4];
+			error(ld, CHECK_UNKNOWN_KEY, key, suggest(ld, key->str, known, nknown),
+			      "unknown key '%s'", clip(key->str, CLIP, cut));
 		}
 	}
 }
@@ -324,6 +358,7 @@ static bool check_name(struct loader *ld, enum check c, const docket_ynode *n,
 		"lowercase letters, digits, '_' and '-'",
 		"lowercase letters, digits and '_'",
 	};
+	char cut[CLIP + 4];
 
 	if (n->kind != DOCKET_Y_SCALAR) {
 		error(ld, CHECK_WRONG_KIND, n, NULL, "%s must be a name, not %s", what, a_kind(n));
@@ -332,7 +367,7 @@ static bool check_name(struct loader *ld, enum check c, const docket_ynode *n,
 	if (name_ok(n->str, k))
 		return true;
 	if (n->len > DOCKET_NAME_MAX)
-		error(ld, c, n, NULL, "%s '%.20s...' is longer than %d bytes", what, n->str,
+		error(ld, c, n, NULL, "%s '%s' is longer than %d bytes", what, clip(n->str, 20, cut),
 		      DOCKET_NAME_MAX);
 	else
 		error(ld, c, n, NULL, "%s '%s' must be %s, starting with a letter", what, n->str,
@@ -392,7 +427,7 @@ static int use_role(struct loader *ld, const docket_ynode *n, const char *what)
 	r = role_index(ld->wf, n->str);
 	if (r < 0 && !ld->roles_broken)
 		error(ld, CHECK_ROLE_UNDECLARED, n,
-		      docket_suggest(n->str, (const char *const *)ld->wf->roles, ld->wf->nroles),
+		      suggest(ld, n->str, (const char *const *)ld->wf->roles, ld->wf->nroles),
 		      "role '%s' is not declared in 'roles'", n->str);
 	return r;
 }
@@ -465,6 +500,8 @@ static bool field_type(struct loader *ld, const docket_ynode *n, docket_ftype *t
 {
 	static const char *const names[] = {"string", "integer", "number", "boolean", "enum",
 					    "date"};
+	char cut[CLIP + 4];
+
 	if (!expect(ld, n, DOCKET_Y_SCALAR, "type"))
 		return false;
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
@@ -473,8 +510,9 @@ static bool field_type(struct loader *ld, const docket_ynode *n, docket_ftype *t
 			return true;
 		}
 	}
-	error(ld, CHECK_FIELD_TYPE, n, docket_suggest(n->str, names, 6),
-	      "unknown field type '%s' (string, integer, number, boolean, enum or date)", n->str);
+	error(ld, CHECK_FIELD_TYPE, n, suggest(ld, n->str, names, 6),
+	      "unknown field type '%s' (string, integer, number, boolean, enum or date)",
+	      clip(n->str, CLIP, cut));
 	return false;
 }
 
@@ -695,10 +733,13 @@ static int stage_lookup(struct loader *ld, const char *name)
 	return ix_find(ld->stage_ix, ld->wf->nstages, name);
 }
 
-/* Byte offset of 1-based (line, col) in the source, or SIZE_MAX. */
+/* Byte offset of 1-based (line, col) in the source, or SIZE_MAX.  Guards
+ * are met in file order, so the walk resumes from the last position when
+ * it is on the same line: a whole file on one line stays linear. */
 static size_t source_offset(struct loader *ld, int line, int col)
 {
 	size_t off;
+	int c = 1;
 
 	if (!ld->lines) {
 		size_t n = 1;
@@ -715,22 +756,30 @@ static size_t source_offset(struct loader *ld, int line, int col)
 	if (line < 1 || (size_t)line > ld->nlines)
 		return SIZE_MAX;
 	off = ld->lines[line - 1];
-	for (int c = 1; c < col && off < ld->srclen; c++) {
+	if (line == ld->at_line && col >= ld->at_col) {
+		off = ld->at_off;
+		c = ld->at_col;
+	}
+	for (; c < col && off < ld->srclen; c++) {
 		off++;
 		while (off < ld->srclen && ((unsigned char)ld->src[off] & 0xC0) == 0x80)
 			off++;
 	}
+	ld->at_line = line;
+	ld->at_col = c;
+	ld->at_off = off;
 	return off;
 }
 
-/* Where a guard's column `gcol` is in the file.  Exact when the scalar is
- * written on one line as it reads (plain or quoted without escapes); for a
- * folded or escaped one, the scalar's start, and *exact is false. */
+/* Where a guard's column `gcol` (in characters) is in the file.  Exact
+ * when the scalar is written on one line as it reads (plain, or quoted
+ * without escapes); for a folded or escaped one, the scalar's start, and
+ * *exact is false. */
 static void guard_position(struct loader *ld, const docket_ynode *n, int gcol, int *line,
 			   int *col, bool *exact)
 {
 	size_t off = source_offset(ld, n->line, n->col);
-	int q = 0, chars = 0;
+	int q = 0;
 
 	*line = n->line;
 	*col = n->col;
@@ -742,9 +791,8 @@ static void guard_position(struct loader *ld, const docket_ynode *n, int gcol, i
 	if (off + q + n->len > ld->srclen || memcmp(ld->src + off + q, n->str, n->len) ||
 	    memchr(n->str, '\n', n->len) || (n->quoted && !q))
 		return;
-	for (int i = 0; i < gcol - 1 && (size_t)i < n->len; i++)
-		chars += ((unsigned char)n->str[i] & 0xC0) != 0x80;
-	*col = n->col + q + chars;
+	/* Both count characters, as libyaml's marks do. */
+	*col = n->col + q + (gcol > 0 ? gcol - 1 : 0);
 	*exact = true;
 }
 
@@ -790,7 +838,7 @@ static void load_require(struct loader *ld, docket_transition *t, const docket_y
 		if (fi < 0) {
 			if (!ld->fields_broken)
 				error(ld, CHECK_REQUIRE_FIELD, it,
-				      docket_suggest(it->str, ld->field_names, ld->wf->nfields),
+				      suggest(ld, it->str, ld->field_names, ld->wf->nfields),
 				      "'require' names undeclared field '%s'", it->str);
 			continue;
 		}
@@ -827,7 +875,7 @@ static void load_transition(struct loader *ld, docket_transition *t, const docke
 		t->to = stage_lookup(ld, v[TK_TO]->str);
 		if (t->to < 0)
 			error(ld, CHECK_UNDECLARED_STAGE, v[TK_TO],
-			      docket_suggest(v[TK_TO]->str, ld->stage_names, ld->wf->nstages),
+			      suggest(ld, v[TK_TO]->str, ld->stage_names, ld->wf->nstages),
 			      "transition to undeclared stage '%s'", v[TK_TO]->str);
 	}
 	if (t->to < 0)
@@ -929,7 +977,7 @@ static void load_timer(struct loader *ld, docket_stage *st, const docket_ynode *
 	if (v[1] && check_name(ld, CHECK_EVENT_NAME, v[1], "event", N_SNAKE)) {
 		tm->event = ix_find(events, st->nevents, v[1]->str);
 		if (tm->event < 0) {
-			error(ld, CHECK_TIMER_EVENT, v[1], docket_suggest(v[1]->str, names, st->nevents),
+			error(ld, CHECK_TIMER_EVENT, v[1], suggest(ld, v[1]->str, names, st->nevents),
 			      "timer fires event '%s', which this stage does not declare in 'on'",
 			      v[1]->str);
 			ok = false;
@@ -964,6 +1012,7 @@ static json_t *to_json(struct loader *ld, const docket_ynode *n)
 	int64_t i;
 	double x;
 	bool b;
+	char cut[CLIP + 4];
 
 	if (n->kind == DOCKET_Y_MAP || n->kind == DOCKET_Y_SEQ) {
 		bool bad = false;
@@ -997,7 +1046,7 @@ static json_t *to_json(struct loader *ld, const docket_ynode *n)
 		 * real; refuse it like infinity. */
 		error(ld, CHECK_ACTION_WITH, n, NULL,
 		      "'%s' cannot be passed to a plugin (JSON has no %s); quote it to pass text",
-		      n->str, !strcmp(docket_ynode_describe(n), "integer")
+		      clip(n->str, CLIP, cut), !strcmp(docket_ynode_describe(n), "integer")
 				      ? "integer that large" : "infinity or NaN");
 		return NULL;
 	}
@@ -1309,7 +1358,7 @@ static void load_header(struct loader *ld, const docket_ynode **v)
 {
 	docket_workflow *wf = ld->wf;
 	const char *s;
-	char b[48];
+	char b[48], cut[CLIP + 4];
 
 	if (v[TOP_WORKFLOW] &&
 	    check_name(ld, CHECK_WORKFLOW_NAME, v[TOP_WORKFLOW], "workflow name", N_WORKFLOW))
@@ -1331,7 +1380,7 @@ static void load_header(struct loader *ld, const docket_ynode **v)
 		else
 			error(ld, CHECK_PREFIX, v[TOP_PREFIX], NULL,
 			      "prefix '%s' must be 1 to 8 capital letters or digits, starting with "
-			      "a letter (as in SO)", v[TOP_PREFIX]->str);
+			      "a letter (as in SO)", clip(v[TOP_PREFIX]->str, CLIP, cut));
 	}
 }
 
@@ -1344,7 +1393,7 @@ static void load_start(struct loader *ld, const docket_ynode *n)
 		return;
 	wf->start = stage_lookup(ld, n->str);
 	if (wf->start < 0)
-		error(ld, CHECK_START, n, docket_suggest(n->str, ld->stage_names, wf->nstages),
+		error(ld, CHECK_START, n, suggest(ld, n->str, ld->stage_names, wf->nstages),
 		      "start names undeclared stage '%s'", n->str);
 }
 

@@ -32,6 +32,8 @@
 /* ---- arena ---- */
 
 #define CHUNK_MIN 65536
+/* Text quoted in a message is cut here. */
+#define CLIP 64
 
 struct chunk {
 	struct chunk *next;
@@ -158,6 +160,21 @@ static int check_bytes(const char *buf, size_t len, docket_diags *d)
 	return 0;
 }
 
+/* At most `max` bytes of s for a message, cut on a character boundary
+ * (messages stay valid UTF-8) and marked with "..." when cut. */
+static const char *clip(const char *s, size_t max, char *buf)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return s;
+	while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+		max--;
+	memcpy(buf, s, max);
+	memcpy(buf + max, "...", 4);
+	return buf;
+}
+
 /* ---- the builder ---- */
 
 struct frame {
@@ -232,11 +249,12 @@ static int refuse_extras(struct builder *b, const yaml_char_t *anchor,
 			 const yaml_char_t *tag, yaml_mark_t m)
 {
 	int line = (int)m.line + 1, col = (int)m.column + 1;
+	char cut[CLIP + 4];
 
 	if (anchor) {
 		docket_diags_add(b->d, DOCKET_DIAG_ERROR, line, col, NULL,
 				 "YAML anchors ('&%s') are not allowed in a workflow file",
-				 (const char *)anchor);
+				 clip((const char *)anchor, CLIP, cut));
 		return DOCKET_EINVAL;
 	}
 	if (tag) {
@@ -245,7 +263,7 @@ static int refuse_extras(struct builder *b, const yaml_char_t *anchor,
 		bool short_form = !strncmp(t, core, strlen(core));
 		docket_diags_add(b->d, DOCKET_DIAG_ERROR, line, col, NULL,
 				 "YAML tags ('%s%s') are not allowed in a workflow file",
-				 short_form ? "!!" : "", short_form ? t + strlen(core) : t);
+				 short_form ? "!!" : "", clip(short_form ? t + strlen(core) : t, CLIP, cut));
 		return DOCKET_EINVAL;
 	}
 	return 0;
@@ -330,6 +348,7 @@ static int check_keys(struct builder *b, docket_ynode *m)
 {
 	docket_ynode **v;
 	int bad = 0;
+	char cut[CLIP + 4];
 
 	for (size_t i = 0; i < m->n; i++) {
 		if (m->keys[i]->kind != DOCKET_Y_SCALAR) {
@@ -349,7 +368,7 @@ static int check_keys(struct builder *b, docket_ynode *m)
 	for (size_t i = 1, first = 0; i < m->n; i++) {
 		if (v[i]->len == v[first]->len && !memcmp(v[i]->str, v[first]->str, v[i]->len)) {
 			docket_diags_add(b->d, DOCKET_DIAG_ERROR, v[i]->line, v[i]->col, NULL,
-					 "duplicate key '%s' (first at %d:%d)", v[i]->str,
+					 "duplicate key '%s' (first at %d:%d)", clip(v[i]->str, CLIP, cut),
 					 v[first]->line, v[first]->col);
 			bad = 1;
 		} else {
@@ -451,12 +470,14 @@ static int on_event(struct builder *b, const yaml_event_t *ev)
 			return DOCKET_EINVAL;
 		}
 		return 0;
-	case YAML_ALIAS_EVENT:
+	case YAML_ALIAS_EVENT: {
+		char cut[CLIP + 4];
 		docket_diags_add(b->d, DOCKET_DIAG_ERROR, (int)ev->start_mark.line + 1,
 				 (int)ev->start_mark.column + 1, NULL,
 				 "YAML aliases ('*%s') are not allowed in a workflow file",
-				 (const char *)ev->data.alias.anchor);
+				 clip((const char *)ev->data.alias.anchor, CLIP, cut));
 		return DOCKET_EINVAL;
+	}
 	case YAML_SCALAR_EVENT:
 		return on_scalar(b, ev);
 	case YAML_SEQUENCE_START_EVENT:
