@@ -72,6 +72,21 @@ BAD = [
     ("version 0", BASE.replace("version: 1", "version: 0")),
     ("missing start", BASE.replace("start: a", "")),
     ("retry with an unknown key", BASE.replace("sla: 1d,", "sla: 1d, action: {plugin: p, retry: {times: 2}},")),
+    ("retry max above 20", BASE.replace("sla: 1d,", "sla: 1d, action: {plugin: p, retry: {max: 21}},")),
+    ("a title over 4096 bytes", BASE + "title: " + "x" * 4097 + "\n"),
+]
+
+# What `docket validate` accepts, the schema must accept too, or editors
+# would underline a correct file.
+GOOD = [
+    ("roles: [] on a transition", BASE.replace("{to: b}", "{to: b, roles: []}")),
+    ("visible_to: []", BASE + "fields: {k: {type: string, visible_to: []}}\n"),
+    ("require: []", BASE.replace("{to: b}", "{to: b, require: []}")),
+    ("a role name with '-'", BASE.replace("[staff]", "[staff, field-sales]").replace("owner: staff", "owner: field-sales")),
+    ("enum values that are not names", BASE + "fields: {k: {type: enum, values: [Made to order, x-y]}}\n"),
+    ("an integer default for a number field", BASE + "fields: {k: {type: number, default: 5}}\n"),
+    ("retry max 20", BASE.replace("sla: 1d,", "sla: 1d, action: {plugin: p, retry: {max: 20}},")),
+    ("no roles key", BASE.replace("roles: [staff]\n", "").replace("owner: staff, ", "")),
 ]
 
 
@@ -88,7 +103,7 @@ def main():
     validator = jsonschema.Draft202012Validator(schema)
     wfdir = os.path.join(root, "workflows")
     files = sorted(n for n in os.listdir(wfdir) if n.endswith(".yaml"))
-    print(f"1..{len(files) + 1 + len(BAD)}")
+    print(f"1..{len(files) + 1 + len(BAD) + len(GOOD)}")
     n = 0
     bad = 0
 
@@ -109,6 +124,8 @@ def main():
     report(validator.is_valid(load(BASE)), "the minimal workflow satisfies the schema")
     for what, text in BAD:
         report(not validator.is_valid(load(text)), f"refuses: {what}")
+    for what, text in GOOD:
+        report(validator.is_valid(load(text)), f"accepts: {what}")
     return 1 if bad else 0
 
 
