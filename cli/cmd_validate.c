@@ -31,15 +31,24 @@ static bool plugin_in_dir(void *ctx, const char *name)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* Two files that define the same workflow would fight over its name. */
+/* Files loaded together must not fight over a workflow name or over the
+ * prefix of case ids (two workflows numbering SO-1 would be ambiguous). */
 static void check_duplicates(struct checked *c, int n)
 {
 	for (int i = 0; i < n; i++) {
 		for (int j = 0; c[i].wf && j < i; j++) {
-			if (c[j].wf && !strcmp(c[i].wf->name, c[j].wf->name)) {
+			if (!c[j].wf)
+				continue;
+			if (!strcmp(c[i].wf->name, c[j].wf->name)) {
 				docket_diags_add(&c[i].d, DOCKET_DIAG_ERROR, 1, 1, NULL,
 						 "workflow '%s' is also defined in %s",
 						 c[i].wf->name, c[j].path);
+				break;
+			}
+			if (!strcmp(c[i].wf->prefix, c[j].wf->prefix)) {
+				docket_diags_add(&c[i].d, DOCKET_DIAG_ERROR, 1, 1, NULL,
+						 "prefix '%s' is also used by workflow '%s' in %s",
+						 c[i].wf->prefix, c[j].wf->name, c[j].path);
 				break;
 			}
 		}

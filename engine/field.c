@@ -279,16 +279,16 @@ static int enum_error(const docket_field *f, const char *p, size_t len, docket_e
 }
 
 static int check_bounds(const docket_field *f, double x, const char *shown,
-			const char *unit, docket_err *err)
+			docket_err *err)
 {
 	char b[32];
 
 	if (f->has_min && x < f->min)
-		return docket_err_set(err, DOCKET_EINVAL, "field '%s': %s is below the minimum %s%s",
-				      f->name, shown, fmtnum(f->min, b), unit);
+		return docket_err_set(err, DOCKET_EINVAL, "field '%s': %s is below the minimum %s",
+				      f->name, shown, fmtnum(f->min, b));
 	if (f->has_max && x > f->max)
-		return docket_err_set(err, DOCKET_EINVAL, "field '%s': %s is above the maximum %s%s",
-				      f->name, shown, fmtnum(f->max, b), unit);
+		return docket_err_set(err, DOCKET_EINVAL, "field '%s': %s is above the maximum %s",
+				      f->name, shown, fmtnum(f->max, b));
 	return 0;
 }
 
@@ -310,8 +310,18 @@ static int check_string(const docket_field *f, const docket_value *v, docket_err
 			return enum_error(f, v->s.p, v->s.len, err);
 		return 0;
 	}
-	snprintf(shown, sizeof shown, "a length of %" PRIu32, v->s.len);
-	return check_bounds(f, v->s.len, shown, " bytes", err);
+	/* A string's bounds are lengths: say "shorter"/"longer", not "below". */
+	char b[32];
+	(void)shown;
+	if (f->has_min && v->s.len < f->min)
+		return docket_err_set(err, DOCKET_EINVAL,
+			"field '%s': text of %" PRIu32 " bytes is shorter than the minimum of %s",
+			f->name, v->s.len, fmtnum(f->min, b));
+	if (f->has_max && v->s.len > f->max)
+		return docket_err_set(err, DOCKET_EINVAL,
+			"field '%s': text of %" PRIu32 " bytes is longer than the maximum of %s",
+			f->name, v->s.len, fmtnum(f->max, b));
+	return 0;
 }
 
 int docket_field_check(const docket_field *f, const docket_value *v, docket_err *err)
@@ -327,12 +337,12 @@ int docket_field_check(const docket_field *f, const docket_value *v, docket_err 
 	switch (v->t) {
 	case DOCKET_V_INT:
 		snprintf(b, sizeof b, "%" PRId64, v->i);
-		return check_bounds(f, (double)v->i, b, "", err);
+		return check_bounds(f, (double)v->i, b, err);
 	case DOCKET_V_NUM:
 		if (!isfinite(v->n))
 			return docket_err_set(err, DOCKET_EINVAL,
 				"field '%s': numbers must be finite", f->name);
-		return check_bounds(f, v->n, fmtnum(v->n, b), "", err);
+		return check_bounds(f, v->n, fmtnum(v->n, b), err);
 	case DOCKET_V_STR:
 		return check_string(f, v, err);
 	case DOCKET_V_DATE:

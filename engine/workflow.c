@@ -119,6 +119,7 @@ struct loader {
 	const char **stage_names, **field_names;
 	/* a broken section is reported once, not again at every use */
 	bool roles_broken, fields_broken;
+	bool fields_untyped;    /* a field's type is unusable: guards would echo it */
 	/* some stage or transition was not understood: the graph-wide checks
 	 * would only report echoes of that mistake, so they are skipped */
 	bool graph_incomplete;
@@ -425,10 +426,18 @@ static int use_role(struct loader *ld, const docket_ynode *n, const char *what)
 	if (!check_name(ld, CHECK_ROLE_NAME, n, what, N_ROLE))
 		return -1;
 	r = role_index(ld->wf, n->str);
-	if (r < 0 && !ld->roles_broken)
-		error(ld, CHECK_ROLE_UNDECLARED, n,
-		      suggest(ld, n->str, (const char *const *)ld->wf->roles, ld->wf->nroles),
-		      "role '%s' is not declared in 'roles'", n->str);
+	if (r >= 0 || ld->roles_broken)
+		return r;
+	if (!ld->wf->nroles) {
+		/* No roles at all: one line says so, not one per use. */
+		error(ld, CHECK_ROLE_UNDECLARED, n, "list them at the top: roles: [...]",
+		      "role '%s' is used but the workflow declares no roles", n->str);
+		ld->roles_broken = true;
+		return r;
+	}
+	error(ld, CHECK_ROLE_UNDECLARED, n,
+	      suggest(ld, n->str, (const char *const *)ld->wf->roles, ld->wf->nroles),
+	      "role '%s' is not declared in 'roles'", n->str);
 	return r;
 }
 
@@ -474,8 +483,12 @@ static void load_roles(struct loader *ld, const docket_ynode *n)
 		return;
 	for (size_t i = 0; i < n->n; i++) {
 		const docket_ynode *it = n->items[i];
-		if (!check_name(ld, CHECK_ROLE_NAME, it, "role", N_ROLE))
+		if (!check_name(ld, CHECK_ROLE_NAME, it, "role", N_ROLE)) {
+			/* Its uses would all read as undeclared: report the
+			 * declaration only. */
+			ld->roles_broken = true;
 			continue;
+		}
 		int prev = role_index(wf, it->str);
 		if (prev >= 0) {
 			error(ld, CHECK_ROLE_DUPLICATE, it, NULL, "role '%s' is declared twice",
@@ -668,6 +681,10 @@ static void load_field(struct loader *ld, docket_field *f, const docket_ynode *k
 	if (!v[FK_TYPE])
 		error(ld, CHECK_MISSING_KEY, key, NULL, "field '%s' has no 'type'", key->str);
 	typed = v[FK_TYPE] && field_type(ld, v[FK_TYPE], &f->type);
+	/* A field without a usable type would make every guard that reads it
+	 * fail too; say the one real mistake, not its echoes. */
+	if (!typed)
+		ld->fields_untyped = true;
 	if (v[FK_REQUIRED])
 		boolean(ld, v[FK_REQUIRED], "required", &f->required);
 	if (v[FK_TITLE] && text(ld, v[FK_TITLE], "title", &s))
@@ -690,6 +707,8 @@ static void load_field(struct loader *ld, docket_field *f, const docket_ynode *k
 	else if (f->type == DOCKET_FT_ENUM)
 		error(ld, CHECK_ENUM_VALUES, k[FK_TYPE], NULL,
 		      "enum field '%s' needs 'values', the list of what it may hold", key->str);
+	if (f->type == DOCKET_FT_ENUM && !f->nvalues)
+		ld->fields_untyped = true;
 	if (v[FK_DEFAULT] && !docket_ynode_is_null(v[FK_DEFAULT]) &&
 	    (f->type != DOCKET_FT_ENUM || f->nvalues))
 		field_default(ld, f, v[FK_DEFAULT]);
@@ -813,7 +832,7 @@ static void load_guard(struct loader *ld, docket_transition *t, const docket_yno
 	if (rc == 0)
 		return;
 	t->when = NULL;
-	if (ld->fields_broken)
+	if (ld->fields_broken || ld->fields_untyped)
 		return;
 	guard_position(ld, n, gerr.col, &line, &col, &exact);
 	if (exact)

@@ -182,9 +182,9 @@ static void strings(void **state)
 	f.has_min = true, f.min = 3;
 	f.has_max = true, f.max = 5;
 	assert_string_equal(refusal(&f, "ab"),
-			    "field 'customer': a length of 2 is below the minimum 3 bytes");
+			    "field 'customer': text of 2 bytes is shorter than the minimum of 3");
 	assert_string_equal(refusal(&f, "abcdef"),
-			    "field 'customer': a length of 6 is above the maximum 5 bytes");
+			    "field 'customer': text of 6 bytes is longer than the maximum of 5");
 	/* Length is in bytes: two characters, four bytes. */
 	assert_int_equal(parse(&f, "\xc3\xbc\xc3\xbc", &v, &e), 0);
 }

@@ -807,6 +807,38 @@ static void many_mistakes_all_reported(void **state)
 	docket_diags_free(&d);
 }
 
+/* A mistake that other parts depend on is reported once, not echoed by
+ * every place that uses what it broke. */
+static void one_mistake_one_line(void **state)
+{
+	(void)state;
+	static const char *const cases[][2] = {
+		{"workflow: w\nversion: 1\nprefix: W\nroles: [Sales, ops]\nstart: a\nstages:\n"
+		 "  a: {owner: sales, sla: 1d, on: {go: {to: b, roles: [sales]}}}\n  b: {terminal: true}\n",
+		 "wf.yaml:4:9: error: role 'Sales' must be lowercase"},
+		{"workflow: w\nversion: 1\nprefix: W\nstart: a\nstages:\n"
+		 "  a: {owner: sales, sla: 1d, on: {go: {to: b, roles: [sales, ops]}}}\n  b: {terminal: true}\n",
+		 "wf.yaml:6:14: error: role 'sales' is used but the workflow declares no roles"},
+		{"workflow: w\nversion: 1\nprefix: W\nroles: [ops]\nfields:\n  kind: {type: enum}\n"
+		 "start: a\nstages:\n  a: {sla: 1d, on: {go: {to: b, when: \"kind == 'x'\"}}}\n  b: {terminal: true}\n",
+		 "wf.yaml:6:10: error: enum field 'kind' needs 'values'"},
+		{"workflow: w\nversion: 1\nprefix: W\nroles: [ops]\nfields:\n  qty: {type: int}\n  n: {type: integer}\n"
+		 "start: a\nstages:\n  a: {sla: 1d, on: {go: {to: b, when: \"n >= qty\"}}}\n  b: {terminal: true}\n",
+		 "wf.yaml:6:15: error: unknown field type 'int'"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		docket_diags d;
+		int rc;
+		docket_workflow *wf = load(cases[i][0], strlen(cases[i][0]), NULL, &d, &rc);
+		char *out = print(&d);
+		assert_null(wf);
+		if (d.errors != 1 || strncmp(out, cases[i][1], strlen(cases[i][1])))
+			fail_msg("case %zu: got\n%s", i, out);
+		free(out);
+		docket_diags_free(&d);
+	}
+}
+
 /* ---- size ---- */
 
 static void thousand_stages_load(void **state)
@@ -900,6 +932,7 @@ int main(void)
 		cmocka_unit_test(long_title_is_refused),
 		cmocka_unit_test(missing_plugin_when_asked),
 		cmocka_unit_test(many_mistakes_all_reported),
+		cmocka_unit_test(one_mistake_one_line),
 		cmocka_unit_test(thousand_stages_load),
 		cmocka_unit_test(loads_from_a_file),
 	};

@@ -50,6 +50,11 @@ json=$("$docket" validate --json "$tmp/many.yaml" 2>/dev/null); rc=$?
 is "--json still exits 1 on errors" "$rc" 1
 has "--json reports the diagnostics" "$json" '"severity": "error"'
 
+sed 's/^workflow: sales-order$/workflow: sales-order-copy/' "$src/workflows/sales-order.yaml" > "$tmp/copy.yaml"
+err=$("$docket" validate "$src/workflows/sales-order.yaml" "$tmp/copy.yaml" 2>&1 >/dev/null); rc=$?
+is "two workflows with one prefix fail" "$rc" 1
+has "the shared prefix is named" "$err" "prefix 'SO' is also used by workflow 'sales-order'"
+
 printf 'workflow: [unclosed\n' > "$tmp/broken.yaml"
 err=$("$docket" validate "$tmp/broken.yaml" 2>&1 >/dev/null); rc=$?
 is "malformed YAML exits 1" "$rc" 1
