@@ -518,8 +518,8 @@ static int json_value(const docket_field *f, json_t *j, docket_value *out, docke
 	default:
 		break;
 	}
-	return docket_err_set(err, DOCKET_EINVAL, "expected %s, got a JSON %s",
-			      docket_ftype_name(f->type),
+	return docket_err_set(err, DOCKET_EINVAL, "field '%s': expected %s, got a JSON %s",
+			      f->name, docket_ftype_name(f->type),
 			      json_is_object(j) ? "object" : json_is_array(j) ? "array" :
 			      json_is_string(j) ? "string" : json_is_boolean(j) ? "boolean" :
 			      "number");
@@ -553,7 +553,7 @@ static int patch_apply(struct ctx *x, const json_t *patch, const docket_actor *a
 		docket_value v;
 		int rc = json_value(f, val, &v, x->err);
 		if (rc)
-			return docket_err_prefix(x->err, "field '%s': ", name);
+			return rc;
 		if (v.t == DOCKET_V_NULL && f->required)
 			return docket_err_set(x->err, DOCKET_EREQUIRED,
 				"field '%s' is required and cannot be unset", name);
@@ -827,7 +827,7 @@ static int op_create(struct ctx *x, const docket_op *op)
 
 static int op_fire(struct ctx *x, const docket_op *op)
 {
-	int rc = load(x, op->case_id);
+	int rc = load(x, x->r->id);
 
 	if (rc)
 		return rc;
@@ -838,7 +838,7 @@ static int op_fire(struct ctx *x, const docket_op *op)
 
 static int op_note(struct ctx *x, const docket_op *op)
 {
-	int rc = load(x, op->case_id);
+	int rc = load(x, x->r->id);
 
 	if (rc || (rc = need_member(x, op->actor, "adding a note")))
 		return rc;
@@ -861,7 +861,7 @@ static int op_assign(struct ctx *x, const docket_op *op)
 	size_t ul = user ? strlen(user) : 0;
 	uint8_t k[KEY_BYUSER];
 	uint32_t uno;
-	int rc = load(x, op->case_id);
+	int rc = load(x, x->r->id);
 
 	if (rc || (rc = need_member(x, op->actor, "assigning a case")))
 		return rc;
@@ -905,7 +905,7 @@ static int op_assign(struct ctx *x, const docket_op *op)
 /* System operations belong to one stage entry; anything else is stale. */
 static int load_entry(struct ctx *x, const docket_op *op)
 {
-	int rc = load(x, op->case_id);
+	int rc = load(x, x->r->id);
 
 	if (rc)
 		return rc;
@@ -1079,7 +1079,7 @@ static int op_retry(struct ctx *x, const docket_op *op)
 	MDB_cursor *cur;
 	MDB_val k, v;
 	uint8_t tk[KEY_TIMER], wv[8];
-	int rc = load(x, op->case_id);
+	int rc = load(x, x->r->id);
 
 	if (rc || (rc = need_member(x, op->actor, "retrying")))
 		return rc;
@@ -1175,8 +1175,12 @@ static int run_nested(docket_engine *eng, MDB_txn *parent, struct ctx *x,
 		      const docket_op *op, docket_result *r)
 {
 	uint64_t gseq = x->gseq;
+	char id[DOCKET_ID_MAX] = "";
 	int rc;
 
+	/* The caller may pass a previous result's id in the same slot. */
+	if (op->case_id)
+		snprintf(id, sizeof id, "%s", op->case_id);
 	memset(r, 0, sizeof *r);
 	x->c = NULL;
 	x->d = NULL;
@@ -1185,8 +1189,7 @@ static int run_nested(docket_engine *eng, MDB_txn *parent, struct ctx *x,
 	x->err = &r->err;
 	if ((rc = docket_store_begin(&eng->st, parent, 0, &x->txn, x->err)))
 		return rc;
-	if (op->case_id)
-		snprintf(r->id, sizeof r->id, "%s", op->case_id);
+	memcpy(r->id, id, sizeof id);
 	rc = run_op(x, op);
 	if (rc == 0) {
 		rc = docket_store_err(x->err, mdb_txn_commit(x->txn), "committing the operation");

@@ -591,7 +591,8 @@ int docket_engine_stuck(docket_engine *eng, const docket_actor *who,
 		return rc;
 	if ((rc = stuck_collect(eng, txn, w, now, &s, err)))
 		goto out;
-	qsort(s.v, s.n, sizeof *s.v, by_since);
+	if (s.n)
+		qsort(s.v, s.n, sizeof *s.v, by_since);
 	arr = json_array();
 	for (size_t i = 0; i < s.n && json_array_size(arr) < limit; i++) {
 		json_t *row = stuck_row(eng, txn, &s.v[i], now);
