@@ -108,11 +108,11 @@ static void a_case_past_its_sla_is_late_and_stuck(void **state)
 	s = stuck(fx);
 	assert_true(json_is_true(json_object_get(c, "late")));
 	assert_int_equal(jint(s, "count"), 1);
-	json_t *row = json_array_get(json_object_get(s, "cases"), 0);
-	assert_string_equal(jstr(row, "id"), "SO-1");
+	json_t *row = json_array_get(json_object_get(s, "stuck"), 0);
+	assert_string_equal(jstr(row, "case"), "SO-1");
 	assert_string_equal(jstr(row, "reason"), "late");
 	assert_string_equal(jstr(row, "owner"), "sales");
-	assert_int_equal(jint(row, "overdue_s"), 3600);
+	assert_int_equal(jint(row, "late_by_s"), 3600);
 	assert_non_null(strstr(jstr(row, "detail"), "1d SLA"));
 	json_decref(c);
 	json_decref(s);
@@ -134,18 +134,18 @@ static void stuck_is_sorted_by_lateness(void **state)
 		fx->now += HOUR;
 	}
 	fx->now = T0 + 3 * DAY;
-	json_t *s = stuck(fx), *rows = json_object_get(s, "cases");
+	json_t *s = stuck(fx), *rows = json_object_get(s, "stuck");
 	assert_int_equal(json_array_size(rows), 3);
-	assert_string_equal(jstr(json_array_get(rows, 0), "id"), "SO-1");
-	assert_string_equal(jstr(json_array_get(rows, 2), "id"), "SO-3");
-	assert_true(jint(json_array_get(rows, 0), "overdue_s") >
-		    jint(json_array_get(rows, 1), "overdue_s"));
+	assert_string_equal(jstr(json_array_get(rows, 0), "case"), "SO-1");
+	assert_string_equal(jstr(json_array_get(rows, 2), "case"), "SO-3");
+	assert_true(jint(json_array_get(rows, 0), "late_by_s") >
+		    jint(json_array_get(rows, 1), "late_by_s"));
 	json_decref(s);
 	json_t *l;
 	docket_err err;
 	assert_int_equal(docket_engine_stuck(fx->eng, &dana, "order", 2, &l, &err), 0);
 	assert_int_equal(jint(l, "count"), 3);
-	assert_int_equal(json_array_size(json_object_get(l, "cases")), 2);
+	assert_int_equal(json_array_size(json_object_get(l, "stuck")), 2);
 	json_decref(l);
 	assert_int_equal(docket_engine_stuck(fx->eng, &dana, "nosuch", 2, &l, &err), DOCKET_ENOENT);
 }
@@ -217,7 +217,7 @@ static void a_refused_timer_is_parked_not_looped(void **state)
 	json_decref(t);
 	assert_int_equal(next_deadline(fx), -1);
 
-	json_t *s = stuck(fx), *row = json_array_get(json_object_get(s, "cases"), 0);
+	json_t *s = stuck(fx), *row = json_array_get(json_object_get(s, "stuck"), 0);
 	assert_int_equal(jint(s, "count"), 1);
 	assert_string_equal(jstr(row, "reason"), "timer-refused");
 	assert_non_null(strstr(jstr(row, "detail"), "quantity > 100"));
@@ -246,16 +246,16 @@ static void an_unfired_timer_becomes_stuck_after_the_grace(void **state)
 	fx->now = due + 30 * SEC;
 	json_t *s = stuck(fx);
 	size_t timer_rows = 0;
-	for (size_t i = 0; i < json_array_size(json_object_get(s, "cases")); i++)
-		timer_rows += !strcmp(jstr(json_array_get(json_object_get(s, "cases"), i), "reason"),
+	for (size_t i = 0; i < json_array_size(json_object_get(s, "stuck")); i++)
+		timer_rows += !strcmp(jstr(json_array_get(json_object_get(s, "stuck"), i), "reason"),
 				      "timer-overdue");
 	assert_int_equal(timer_rows, 0);
 	json_decref(s);
 	fx->now = due + 5 * 60 * SEC;
 	s = stuck(fx);
 	timer_rows = 0;
-	for (size_t i = 0; i < json_array_size(json_object_get(s, "cases")); i++)
-		timer_rows += !strcmp(jstr(json_array_get(json_object_get(s, "cases"), i), "reason"),
+	for (size_t i = 0; i < json_array_size(json_object_get(s, "stuck")); i++)
+		timer_rows += !strcmp(jstr(json_array_get(json_object_get(s, "stuck"), i), "reason"),
 				      "timer-overdue");
 	assert_int_equal(timer_rows, 1);
 	json_decref(s);
@@ -302,7 +302,7 @@ static void an_action_is_queued_retried_with_backoff_and_fails(void **state)
 	assert_string_equal(jstr(a, "state"), "failed");
 	assert_string_equal(jstr(a, "reason"), "still down");
 	json_decref(c);
-	json_t *s = stuck(fx), *row = json_array_get(json_object_get(s, "cases"), 0);
+	json_t *s = stuck(fx), *row = json_array_get(json_object_get(s, "stuck"), 0);
 	assert_string_equal(jstr(row, "reason"), "action-failed");
 	assert_string_equal(jstr(row, "detail"), "still down");
 	json_decref(s);

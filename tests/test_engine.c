@@ -188,7 +188,7 @@ static void fire_moves_the_case_and_records_everything(void **state)
 	json_decref(h);
 
 	json_t *c = fx_case(fx, NULL, "SO-1");
-	assert_string_equal(jstr(c, "entered_at"), "2024-05-01T08:01:30.000Z");
+	assert_string_equal(jstr(c, "stage_since"), "2024-05-01T08:01:30.000Z");
 	assert_string_equal(jstr(c, "owner"), "ops");
 	assert_string_equal(jstr(json_object_get(c, "action"), "state"), "pending");
 	json_decref(c);

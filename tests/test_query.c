@@ -232,7 +232,7 @@ static void stats_count_time_in_stage_and_outcomes(void **state)
 
 	assert_int_equal(docket_engine_stats(fx->eng, &dana, "order", &s, &err), 0);
 	json_t *w = json_array_get(json_object_get(s, "workflows"), 0);
-	assert_string_equal(jstr(w, "workflow"), "order");
+	assert_string_equal(jstr(w, "name"), "order");
 	assert_int_equal(jint(w, "total"), 10);
 	assert_int_equal(jint(w, "open"), 8);
 	assert_int_equal(jint(w, "late"), 7);
