@@ -88,6 +88,15 @@ int docket_engine_install(docket_engine *eng, docket_workflow *wf,
 {
 	if (!wf)
 		return docket_err_set(err, DOCKET_EINVAL, "no workflow to install");
+	/* Timer keys hold the timer's index in one byte. */
+	for (size_t i = 0; i < wf->nstages; i++) {
+		if (wf->stages[i].ntimers > 256) {
+			docket_err_set(err, DOCKET_ELIMIT, "%s: stage '%s' has %zu timers, the limit "
+				       "is 256", wf->name, wf->stages[i].name, wf->stages[i].ntimers);
+			docket_workflow_free(wf);
+			return DOCKET_ELIMIT;
+		}
+	}
 	return docket_catalog_install(&eng->cat, &eng->st, wf, docket_engine_now(eng), info, err);
 }
 

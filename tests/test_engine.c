@@ -625,6 +625,30 @@ static void an_unknown_schema_is_refused(void **state)
 	assert_int_equal(fx_open(fx), 0);
 }
 
+static void install_refuses_more_timers_than_keys_hold(void **state)
+{
+	fixture *fx = *state;
+	size_t cap = 20000, off = 0;
+	char *y = malloc(cap);
+	docket_workflow *wf = NULL;
+	docket_diags d;
+	docket_err err;
+
+	off += (size_t)snprintf(y + off, cap - off,
+		"workflow: many\nversion: 1\nprefix: M\nroles: [a]\nstart: s\nstages:\n"
+		"  s:\n    timers:\n");
+	for (int i = 0; i < 257; i++)
+		off += (size_t)snprintf(y + off, cap - off, "      - {after: %dm, event: go}\n", i + 1);
+	snprintf(y + off, cap - off, "    on:\n      go: {to: t}\n  t: {terminal: true}\n");
+	docket_diags_init(&d, "many.yaml");
+	assert_int_equal(docket_workflow_load_buf("many.yaml", y, strlen(y), NULL, &wf, &d), 0);
+	docket_diags_free(&d);
+	assert_int_equal(docket_engine_install(fx->eng, wf, NULL, &err), DOCKET_ELIMIT);
+	assert_non_null(strstr(err.msg, "257 timers"));
+	assert_null(docket_engine_workflow(fx->eng, "many"));
+	free(y);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -649,6 +673,7 @@ int main(void)
 		T(a_forked_child_must_open_its_own),
 		T(one_exclusive_engine_per_home),
 		T(an_unknown_schema_is_refused),
+		T(install_refuses_more_timers_than_keys_hold),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
