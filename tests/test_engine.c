@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -625,6 +627,59 @@ static void an_unknown_schema_is_refused(void **state)
 	assert_int_equal(fx_open(fx), 0);
 }
 
+/* The child of a_full_disk...: open, fill the disk, report what apply said. */
+static int fill_the_disk(fixture *fx)
+{
+	enum { N = 3000 };
+	docket_engine_opts o = {.now_ms = fake_clock, .clock_ctx = fx};
+	docket_engine *eng;
+	docket_err err;
+	struct stat st;
+	char path[128];
+
+	if (docket_engine_open(fx->home, &o, &eng, &err))
+		return 10;
+	/* The disk is full: no file may grow past its current size. */
+	snprintf(path, sizeof path, "%.60s/store.mdb", fx->home);
+	stat(path, &st);
+	signal(SIGXFSZ, SIG_IGN);
+	struct rlimit rl = {(rlim_t)st.st_size, (rlim_t)st.st_size};
+	if (setrlimit(RLIMIT_FSIZE, &rl))
+		return 11;
+	docket_op *ops = calloc(N, sizeof *ops);
+	docket_result *r = calloc(N, sizeof *r);
+	json_t *f = json_pack("{s:s, s:i}", "customer", "Acme", "quantity", 5);
+	for (int i = 0; i < N; i++)
+		ops[i] = (docket_op){.kind = DOCKET_OP_CREATE, .actor = &alice, .workflow = "order",
+				     .fields = f, .note = "long enough a note to need new pages"};
+	int rc = docket_engine_apply(eng, ops, N, r);
+	int ok = rc == DOCKET_EIO && r[0].code == DOCKET_EIO && r[N - 1].code == DOCKET_EIO &&
+		 strstr(r[0].err.msg, "committing");
+	return ok ? 0 : 12;
+}
+
+static void a_full_disk_fails_the_batch_and_changes_nothing(void **state)
+{
+	fixture *fx = *state;
+	docket_result r;
+	int status;
+
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(fx_create(fx, &alice, "order", NEW_ORDER, &r), 0);
+	fflush(stdout);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(fill_the_disk(fx));
+	waitpid(pid, &status, 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* The store is as it was: consistent, and the next id is the fourth. */
+	assert_int_equal(fx_check(fx), 0);
+	assert_int_equal(fx_create(fx, &alice, "order", NEW_ORDER, &r), 0);
+	assert_string_equal(r.id, "SO-4");
+}
+
 static void install_refuses_more_timers_than_keys_hold(void **state)
 {
 	fixture *fx = *state;
@@ -674,6 +729,7 @@ int main(void)
 		T(one_exclusive_engine_per_home),
 		T(an_unknown_schema_is_refused),
 		T(install_refuses_more_timers_than_keys_hold),
+		T(a_full_disk_fails_the_batch_and_changes_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
