@@ -1179,7 +1179,46 @@ static int next_gseq(docket_engine *eng, MDB_txn *txn, uint64_t *g, docket_err *
 	return 0;
 }
 
-/* Run ops[i] in a nested transaction of parent; 0 or a batch-fatal code. */
+/* The workflow refused what a timer or a plugin asked (code rc, message
+ * in r): record that instead, in a second nested transaction, so the case
+ * shows up as stuck.  Stale operations record nothing.  0 or a
+ * batch-fatal code. */
+static int record_refusal(docket_engine *eng, MDB_txn *parent, struct ctx *x,
+			  const docket_op *op, docket_result *r, int rc)
+{
+	char reason[DOCKET_ERR_MAX];
+	docket_err rec;
+
+	if (op->kind != DOCKET_OP_TIMER && op->kind != DOCKET_OP_ACTION_EVENT)
+		return 0;
+	if (rc != DOCKET_ESTATE && rc != DOCKET_EGUARD && rc != DOCKET_EREQUIRED &&
+	    rc != DOCKET_EINVAL && rc != DOCKET_ENOENT && rc != DOCKET_ELIMIT)
+		return 0;
+	snprintf(reason, sizeof reason, "%s", r->err.msg);
+	x->err = &rec;
+	if ((rc = docket_store_begin(&eng->st, parent, 0, &x->txn, x->err)) == 0) {
+		rc = op->kind == DOCKET_OP_TIMER ? park_timer(x, op, reason)
+						 : refuse_action_event(x, op, reason);
+		if (rc == 0)
+			rc = docket_store_err(&rec, mdb_txn_commit(x->txn), "recording a failure");
+		else
+			mdb_txn_abort(x->txn);
+	}
+	x->err = &r->err;
+	if (rc == 0) {
+		r->recorded_failure = true;
+		r->entry = x->c->entry;
+		snprintf(r->stage, sizeof r->stage, "%s", x->d->wf->stages[x->c->stage].name);
+		return 0;
+	}
+	r->seq = 0;
+	if (!batch_fatal(rc))
+		return 0;   /* stale, or nothing to record: the refusal stands */
+	r->err = rec;
+	return rc;
+}
+
+/* Run op in a nested transaction of parent; 0 or a batch-fatal code. */
 static int run_nested(docket_engine *eng, MDB_txn *parent, struct ctx *x,
 		      const docket_op *op, docket_result *r)
 {
@@ -1209,41 +1248,15 @@ static int run_nested(docket_engine *eng, MDB_txn *parent, struct ctx *x,
 		return rc;
 	}
 	mdb_txn_abort(x->txn);
-	x->gseq = gseq;
+	x->gseq = gseq;     /* its history entry, if any, went with it */
 	r->code = rc;
 	r->seq = 0;
 	if (batch_fatal(rc))
 		return rc;
-	/* The workflow refused what a timer or plugin asked: record it
-	 * instead, in a second nested transaction. */
-	if (op->kind != DOCKET_OP_TIMER && op->kind != DOCKET_OP_ACTION_EVENT)
-		return 0;
-	if (rc != DOCKET_ESTATE && rc != DOCKET_EGUARD && rc != DOCKET_EREQUIRED &&
-	    rc != DOCKET_EINVAL && rc != DOCKET_ENOENT && rc != DOCKET_ELIMIT)
-		return 0;
-	docket_err rec;
-	char reason[DOCKET_ERR_MAX];
-	snprintf(reason, sizeof reason, "%s", r->err.msg);
-	x->err = &rec;
-	if ((rc = docket_store_begin(&eng->st, parent, 0, &x->txn, x->err)))
-		return rc;
-	rc = op->kind == DOCKET_OP_TIMER ? park_timer(x, op, reason)
-					 : refuse_action_event(x, op, reason);
-	x->err = &r->err;
-	if (rc == 0)
-		rc = docket_store_err(&rec, mdb_txn_commit(x->txn), "recording a failure");
-	else
-		mdb_txn_abort(x->txn);
-	if (rc == 0) {
-		r->recorded_failure = true;
-		r->entry = x->c->entry;
-		snprintf(r->stage, sizeof r->stage, "%s", x->d->wf->stages[x->c->stage].name);
-		return 0;
-	}
-	/* Stale, or nothing to record: the refusal stands alone. */
-	x->gseq = gseq;
-	r->seq = 0;
-	return batch_fatal(rc) ? rc : 0;
+	rc = record_refusal(eng, parent, x, op, r, rc);
+	if (!r->recorded_failure)
+		x->gseq = gseq;
+	return rc;
 }
 
 static int run_batch(docket_engine *eng, const docket_op *ops, size_t n,
