@@ -96,8 +96,9 @@ static docketd_timer_key *key_add(docketd_clock *clk, const char *id, uint32_t e
 		clk->cap = cap;
 	}
 	docketd_timer_key *k = &clk->keys[clk->nkeys++];
+	size_t n = strnlen(id, sizeof k->id - 1);
 	memset(k, 0, sizeof *k);
-	snprintf(k->id, sizeof k->id, "%s", id);
+	memcpy(k->id, id, n);
 	k->entry = entry;
 	k->timer = timer;
 	return k;
