@@ -178,6 +178,9 @@ int cli_conn_recv(cli_conn *c, json_t **reply, docket_err *err)
 		ssize_t r = n < 0 ? -1 : recv(c->fd, buf, sizeof buf, 0);
 		if (r < 0 && errno == EINTR)
 			continue;
+		/* A reset is a hang-up with our later requests still unread. */
+		if (r < 0 && errno == ECONNRESET)
+			r = 0;
 		if (r < 0)
 			return docket_err_set(err, DOCKET_EIO, "reading the reply failed: %s",
 					      strerror(errno));

@@ -241,7 +241,8 @@ int main(int argc, char **argv)
 	if (!cli.home || !*cli.home)
 		cli.home = "/var/lib/docket";
 	if (i >= argc) {
-		usage(stderr);
+		fprintf(stderr, "usage: docket [--home DIR] [--as USER] VERB [OPTIONS] [ARGS] "
+			"(`docket --help` lists the verbs)\n");
 		return EXIT_USAGE;
 	}
 	cli.verb = find(argv[i]);
