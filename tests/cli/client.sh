@@ -186,7 +186,7 @@ out=$("$docket" --home "$tmp/home" --as alice new sales-order -s quantity=5 -s q
 is "new exits 0" "$rc" 0
 is "new prints the id alone" "$out" "SO-7"
 is "the request" "$(cat "$tmp/request.json")" \
-	'{"args": {"fields": {"customer": "ACME", "po": "@x", "quantity": "7", "spec": "line one\\nline two", "tracking": null}, "note": "by phone", "workflow": "sales-order"}, "as": "alice", "id": 1, "op": "new"}'
+	'{"args": {"fields": {"customer": "ACME", "po": "@x", "quantity": "7", "spec": "line one\nline two", "tracking": null}, "note": "by phone", "workflow": "sales-order"}, "as": "alice", "id": 1, "op": "new"}'
 out=$("$docket" --home "$tmp/home" new --json sales-order); rc=$?
 has "new --json prints the case" "$out" '"id": "SO-7"'
 printf 'from stdin\n' | "$docket" --home "$tmp/home" new sales-order -s spec=@- >/dev/null
