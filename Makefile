@@ -13,7 +13,8 @@ FUZZ_SECONDS ?= 60
 # which the default Debian fonts lack.
 PKGS := gcc meson ninja-build pkg-config python3 \
 	libyaml-dev liblmdb-dev libuv1-dev libjansson-dev libssl-dev \
-	libcmocka-dev python3-yaml python3-jsonschema graphviz fonts-symbola
+	libcmocka-dev python3-yaml python3-jsonschema graphviz fonts-symbola \
+	scdoc
 FUZZ_PKGS := clang libclang-rt-dev
 
 SANITIZE_ENV := ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
