@@ -82,7 +82,7 @@ int cli_conn_open(const char *home, int timeout_ms, cli_conn **out, docket_err *
 	c->timeout_ms = timeout_ms;
 	c->deadline_ms = mono_ms() + timeout_ms;
 	c->next_id = 1;
-	docket_frame_reader_init(&c->rd, 0);
+	docket_frame_reader_init(&c->rd, CLI_REPLY_MAX);
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
 		docket_err_set(err, DOCKET_EIO, "cannot create a socket: %s", strerror(errno));

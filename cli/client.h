@@ -15,6 +15,9 @@
 
 #define CLI_TIMEOUT_DEFAULT_MS 30000
 #define CLI_SOCKET_NAME "docketd.sock"
+/* Replies may be larger than requests (a page of 1000 cases, a long
+ * history): docs/protocol.md allows up to 64 MiB. */
+#define CLI_REPLY_MAX (64u << 20)
 
 typedef struct cli_conn cli_conn;
 

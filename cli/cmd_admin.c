@@ -49,28 +49,49 @@ static int answer(struct cli *cli, const char *op, json_t *args,
 
 /* --- status ------------------------------------------------------------- */
 
-static int status_human(struct cli *cli, const json_t *r)
+static void status_human(struct cli *cli, const json_t *st, const json_t *me)
 {
-	const json_t *roles = json_object_get(r, "roles"), *v;
+	const json_t *roles = json_object_get(me, "roles"), *v;
+	char up[32], rss[32] = "?";
 	size_t i;
 
-	printf("%s %s running on %s (protocol %lld)\n",
-	       cli_jstr(r, "server") ? cli_jstr(r, "server") : "docketd",
-	       cli_jstr(r, "version") ? cli_jstr(r, "version") : "?", cli->home,
-	       cli_jint(r, "protocol", 0));
-	printf("you are %s", cli_jstr(r, "user") ? cli_jstr(r, "user") : "?");
+	cli_duration(up, sizeof up, cli_jint(st, "uptime_s", 0));
+	if (cli_jint(st, "rss_peak_kb", -1) >= 0)
+		snprintf(rss, sizeof rss, "%.1f MiB", cli_jint(st, "rss_peak_kb", 0) / 1024.0);
+	printf("%s %s running on %s (pid %lld, up %s)\n",
+	       cli_jstr(st, "server") ? cli_jstr(st, "server") : "docketd",
+	       cli_jstr(st, "version") ? cli_jstr(st, "version") : "?", cli->home,
+	       cli_jint(st, "pid", 0), up);
+	printf("you are %s", cli_jstr(me, "user") ? cli_jstr(me, "user") : "?");
 	json_array_foreach(roles, i, v)
 		printf("%s%s", i ? ", " : ": ", json_string_value(v));
-	if (json_is_true(json_object_get(r, "admin")))
+	if (json_is_true(json_object_get(me, "admin")))
 		printf(" (the administrator)");
-	fputc('\n', stdout);
-	return 0;
+	printf("\nconnections %lld, requests %lld, %lld writes in %lld commits, "
+	       "peak memory %s\n", cli_jint(st, "connections", 0), cli_jint(st, "requests", 0),
+	       cli_jint(st, "ops", 0), cli_jint(st, "commits", 0), rss);
 }
 
+/* The daemon's status document, plus who it takes the caller for. */
 int cmd_status(struct cli *cli, int argc, char **argv)
 {
+	const char *ops[] = {"status", "hello"};
+	json_t *args[] = {NULL, NULL}, *res[2];
 	int rc = no_args(cli, argc, argv, 0, "");
-	return rc ? rc : answer(cli, "hello", NULL, status_human);
+
+	if (rc || (rc = cli_request(cli, 2, ops, args, res)))
+		return rc;
+	if (cli->json) {
+		static const char *const keys[] = {"user", "roles", "admin"};
+		for (size_t i = 0; i < 3; i++)
+			json_object_set(res[0], keys[i], json_object_get(res[1], keys[i]));
+		cli_print_json(res[0]);
+	} else {
+		status_human(cli, res[0], res[1]);
+	}
+	json_decref(res[0]);
+	json_decref(res[1]);
+	return 0;
 }
 
 /* --- plugins ------------------------------------------------------------ */
@@ -119,16 +140,20 @@ static void print_loaded(const json_t *l)
 	}
 	const char *name = cli_jstr(l, "workflow") ? cli_jstr(l, "workflow") : cli_jstr(l, "name");
 	printf("loaded: %s v%lld", name ? name : "?", cli_jint(l, "version", 0));
+	if (cli_jstr(l, "file"))
+		printf(" from %s", cli_jstr(l, "file"));
 	if (json_is_boolean(json_object_get(l, "changed")))
 		printf("%s", json_is_true(json_object_get(l, "changed")) ? " (new definition)"
 									 : " (unchanged)");
 	fputc('\n', stdout);
 }
 
+/* Errors of refused files and of docket.yaml go to stderr, as validate
+ * prints them; the count ends in the one line that says what stays. */
 static int reload_result(struct cli *cli, const json_t *r, bool quiet)
 {
-	const json_t *refused = json_object_get(r, "refused"), *f, *e;
-	size_t i, j;
+	const json_t *refused = json_object_get(r, "refused"), *conf, *f, *e;
+	size_t i, j, n = json_array_size(refused);
 
 	if (!quiet)
 		json_array_foreach(json_object_get(r, "loaded"), i, f)
@@ -143,11 +168,16 @@ static int reload_result(struct cli *cli, const json_t *r, bool quiet)
 					cli_jstr(e, "message"));
 		}
 	}
-	if (json_array_size(refused))
-		return cli_fail(cli, "%zu file%s refused; the definition%s in force before stay%s",
-				json_array_size(refused), json_array_size(refused) == 1 ? "" : "s",
-				json_array_size(refused) == 1 ? "" : "s",
-				json_array_size(refused) == 1 ? "s" : "");
+	conf = json_object_get(r, "config");
+	json_array_foreach(json_object_get(conf, "errors"), i, e)
+		fprintf(stderr, "%s\n", json_is_string(e) ? json_string_value(e) : "?");
+	if (n)
+		return cli_fail(cli, "%zu workflow file%s refused; the definition%s in force "
+				"before stay%s", n, n == 1 ? "" : "s", n == 1 ? "" : "s",
+				n == 1 ? "s" : "");
+	if (json_is_false(json_object_get(conf, "ok")))
+		return cli_fail(cli, "%s refused; the users and limits in force before stay",
+				cli_jstr(conf, "file") ? cli_jstr(conf, "file") : "docket.yaml");
 	return 0;
 }
 

@@ -436,8 +436,8 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	if (cli->json) {
 		cli_print_json(res[0]);
 	} else {
-		print_case(stdout, res[0], cli_jarray(res[1], "history", NULL), time(NULL),
-			   cli_colour_wanted(stdout));
+		print_case(stdout, res[0], cli_jarray(res[1], "history", NULL),
+			   (time_t)cli_case_now(res[0]), cli_colour_wanted(stdout));
 		json_decref(res[1]);
 	}
 	json_decref(res[0]);

@@ -83,7 +83,7 @@ static const struct option list_opts[] = {
 	{0},
 };
 
-static int parse_list(struct cli *cli, int argc, char **argv, json_t *args)
+static int parse_list(struct cli *cli, int argc, char **argv, json_t *args, bool *all)
 {
 	int c;
 
@@ -95,7 +95,7 @@ static int parse_list(struct cli *cli, int argc, char **argv, json_t *args)
 		case 'M': json_object_set_new(args, "mine", json_true()); break;
 		case 'a': json_object_set_new(args, "assignee", json_string(optarg)); break;
 		case 'c': json_object_set_new(args, "cursor", json_string(optarg)); break;
-		case 'A': json_object_set_new(args, "all", json_true()); break;
+		case 'A': *all = true; break;
 		case 'n': {
 			char *end;
 			long n = strtol(optarg, &end, 10);
@@ -147,13 +147,15 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 	static const char *const heads[] = {"CASE", "WORKFLOW", "STAGE", "OWNER", "ASSIGNEE",
 					    "IN STAGE", "SLA"};
 	json_t *args = json_object(), *res;
-	int rc = parse_list(cli, argc, argv, args);
-	bool all = json_object_get(args, "all") != NULL;
+	bool all = false;
+	int rc = parse_list(cli, argc, argv, args, &all);
 
 	if (rc) {
 		json_decref(args);
 		return rc;
 	}
+	if (!all)
+		json_object_set_new(args, "open_only", json_true());
 	if ((rc = cli_call(cli, "list", args, &res)))
 		return rc;
 	if (cli->json) {
@@ -163,11 +165,10 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 	}
 	const json_t *arr = cli_jarray(res, "cases", NULL), *cs;
 	cli_table *t = cli_table_new(7, heads);
-	time_t now = time(NULL);
 	size_t i;
 	json_array_foreach(arr, i, cs)
 		if (t)
-			list_row(t, cs, now);
+			list_row(t, cs, (time_t)cli_case_now(cs));
 	if (t && cli_table_rows(t))
 		cli_table_print(t, stdout, cli_colour_wanted(stdout));
 	else

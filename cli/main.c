@@ -220,6 +220,9 @@ int main(int argc, char **argv)
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			usage(stdout);
 			return 0;
+		} else if (!strcmp(a, "--json")) {
+			/* also accepted before the verb: `docket --json list` */
+			cli.json = true;
 		} else if (!strcmp(a, "--version")) {
 			printf("docket %s\n", DOCKET_VERSION);
 			return 0;
@@ -234,7 +237,7 @@ int main(int argc, char **argv)
 		} else if (!strncmp(a, "--as=", 5)) {
 			cli.as_user = a + 5;
 		} else {
-			fprintf(stderr, "docket: unknown option '%s' (global options come before the verb: --home, --as)\n", a);
+			fprintf(stderr, "docket: unknown option '%s' (global options come before the verb: --home, --as, --json)\n", a);
 			return EXIT_USAGE;
 		}
 	}
@@ -248,6 +251,11 @@ int main(int argc, char **argv)
 	cli.verb = find(argv[i]);
 	if (!cli.verb) {
 		fprintf(stderr, "docket: unknown verb '%s' (see `docket --help`)\n", argv[i]);
+		return EXIT_USAGE;
+	}
+	if (cli.json && !(cli.verb->flags & VERB_JSON)) {
+		fprintf(stderr, "docket %s: does not print JSON (see `docket %s --help`)\n",
+			cli.verb->name, cli.verb->name);
 		return EXIT_USAGE;
 	}
 	int vargc = cli_common_opts(&cli, argc - i, argv + i);

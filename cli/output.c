@@ -286,11 +286,16 @@ void cli_table_print(const cli_table *t, FILE *out, bool colour)
 		}
 	for (size_t r = 0; r <= t->nrows; r++) {
 		cli_style s = r ? t->style[r - 1] : CLI_BOLD;
+		char **row = t->cells + r * t->ncols;
+		size_t end = t->ncols;
+		/* Empty cells at the end of a row leave no trailing blanks. */
+		while (end > 1 && !*row[end - 1] && !t->right[end - 1])
+			end--;
 		fputs(cli_on(s, colour), out);
-		for (size_t c = 0; c < t->ncols; c++) {
-			const char *cell = t->cells[r * t->ncols + c];
+		for (size_t c = 0; c < end; c++) {
+			const char *cell = row[c];
 			size_t gap = w[c] - cli_text_width(cell);
-			bool last = c + 1 == t->ncols;
+			bool last = c + 1 == end;
 			if (t->right[c])
 				pad(out, gap);
 			fputs(cell, out);

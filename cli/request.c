@@ -10,9 +10,11 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "client.h"
+#include "output.h"
 
 static int not_running(const struct cli *cli)
 {
@@ -119,6 +121,16 @@ json_t *cli_jarray(const json_t *o, const char *k1, const char *k2)
 	if (k2 && json_is_array(v = json_object_get(o, k2)))
 		return v;
 	return NULL;
+}
+
+long long cli_case_now(const json_t *cs)
+{
+	const json_t *in = json_object_get(cs, "in_stage_s");
+	int64_t entered;
+
+	if (json_is_integer(in) && cli_time_parse(cli_jstr(cs, "entered_at"), &entered) == 0)
+		return (long long)(entered + json_integer_value(in));
+	return (long long)time(NULL);
 }
 
 void cli_getopt_reset(void)

@@ -193,7 +193,10 @@ printf 'from stdin\n' | "$docket" --home "$tmp/home" new sales-order -s spec=@- 
 has "@- reads standard input" "$(cat "$tmp/request.json")" '"spec": "from stdin"'
 "$docket" --home "$tmp/home" list --all -w sales-order --limit 5 --mine >/dev/null
 is "list sends its filters" "$(cat "$tmp/request.json")" \
-	'{"args": {"all": true, "limit": 5, "mine": true, "workflow": "sales-order"}, "id": 1, "op": "list"}'
+	'{"args": {"limit": 5, "mine": true, "workflow": "sales-order"}, "id": 1, "op": "list"}'
+"$docket" --home "$tmp/home" list >/dev/null
+is "list asks for open cases by default" "$(cat "$tmp/request.json")" \
+	'{"args": {"open_only": true}, "id": 1, "op": "list"}'
 "$docket" --home "$tmp/home" assign SO-1 '' >/dev/null
 has "assign '' sends null" "$(cat "$tmp/request.json")" '"user": null'
 ( cd "$tmp" && "$docket" --home "$tmp/home" backup copy >/dev/null )
