@@ -48,14 +48,25 @@ start_daemon() {
 	return 1
 }
 
-# stop_daemon: SIGTERM, and wait for a clean exit; returns its status.
+# stop_daemon: SIGTERM, and wait (at most 10 s) for a clean exit; returns
+# its status, or 124 after killing a daemon that would not stop.
 stop_daemon() {
 	local rc=0
-	if [ -n "$daemon_pid" ]; then
-		kill -TERM "$daemon_pid" 2>/dev/null
-		wait "$daemon_pid"
-		rc=$?
+	[ -n "$daemon_pid" ] || return 0
+	kill -TERM "$daemon_pid" 2>/dev/null
+	for _ in $(seq 200); do
+		kill -0 "$daemon_pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$daemon_pid" 2>/dev/null; then
+		echo "# docketd did not stop within 10 s of SIGTERM; killed"
+		kill -KILL "$daemon_pid"
+		wait "$daemon_pid" 2>/dev/null
+		daemon_pid=
+		return 124
 	fi
+	wait "$daemon_pid"
+	rc=$?
 	daemon_pid=
 	return $rc
 }
