@@ -54,8 +54,7 @@ for _ in $(seq 200); do
 done
 c=$("$docket" --home "$tmp/copy" show --json "$old" | sed -n 's/^  "id": "\(.*\)",$/\1/p')
 is "a docketd on the backup serves the cases" "$c" "$old"
-kill -TERM "$copy_pid"
-wait "$copy_pid"
+stop_pid "$copy_pid"
 is "that docketd stops cleanly" "$?" 0
 
 # --- reload ------------------------------------------------------------------

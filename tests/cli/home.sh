@@ -48,27 +48,29 @@ start_daemon() {
 	return 1
 }
 
-# stop_daemon: SIGTERM, and wait (at most 10 s) for a clean exit; returns
+# stop_pid PID: SIGTERM, and wait (at most 10 s) for a clean exit; returns
 # its status, or 124 after killing a daemon that would not stop.
-stop_daemon() {
-	local rc=0
-	[ -n "$daemon_pid" ] || return 0
-	kill -TERM "$daemon_pid" 2>/dev/null
+stop_pid() {
+	kill -TERM "$1" 2>/dev/null
 	for _ in $(seq 200); do
-		kill -0 "$daemon_pid" 2>/dev/null || break
+		kill -0 "$1" 2>/dev/null || break
 		sleep 0.05
 	done
-	if kill -0 "$daemon_pid" 2>/dev/null; then
+	if kill -0 "$1" 2>/dev/null; then
 		echo "# docketd did not stop within 10 s of SIGTERM; killed"
-		kill -KILL "$daemon_pid"
-		wait "$daemon_pid" 2>/dev/null
-		daemon_pid=
+		kill -KILL "$1"
+		wait "$1" 2>/dev/null
 		return 124
 	fi
-	wait "$daemon_pid"
-	rc=$?
+	wait "$1"
+}
+
+# stop_daemon: stop_pid for the home's daemon.
+stop_daemon() {
+	local pid=$daemon_pid
 	daemon_pid=
-	return $rc
+	[ -n "$pid" ] || return 0
+	stop_pid "$pid"
 }
 
 # kill9_daemon: no goodbye at all.
