@@ -313,7 +313,8 @@ static void stats_one(const json_t *w, FILE *out, bool colour)
 		cli_table_right(t, c);
 	json_array_foreach(stages, i, s) {
 		char cnt[24], late[24], med[24], p90[24];
-		if (json_is_true(json_object_get(s, "terminal")))
+		/* Empty stages are noise at a glance; --json has every one. */
+		if (json_is_true(json_object_get(s, "terminal")) || !cli_jint(s, "count", 0))
 			continue;
 		snprintf(cnt, sizeof cnt, "%lld", cli_jint(s, "count", 0));
 		snprintf(late, sizeof late, "%lld", cli_jint(s, "late", 0));
@@ -322,7 +323,10 @@ static void stats_one(const json_t *w, FILE *out, bool colour)
 		const char *row[] = {cli_jstr(s, "stage"), cnt, late, med, p90};
 		cli_table_add(t, cli_jint(s, "late", 0) ? CLI_RED : CLI_PLAIN, row);
 	}
-	cli_table_print(t, out, colour);
+	if (cli_table_rows(t))
+		cli_table_print(t, out, colour);
+	else
+		fprintf(out, "no open cases\n");
 	cli_table_free(t);
 	term = json_object_get(w, "terminal");
 	if (json_object_size(term)) {
