@@ -374,7 +374,8 @@ static int serve(docketd *d)
 		fprintf(stderr, "docketd: %s\n", err.msg);
 		goto fail;
 	}
-	if ((rc = watch_signals(d)) || (rc = docketd_clock_start(d))) {
+	if ((rc = docketd_commit_start(d)) || (rc = watch_signals(d)) ||
+	    (rc = docketd_clock_start(d))) {
 		fprintf(stderr, "docketd: %s\n", uv_strerror(rc));
 		goto fail;
 	}
