@@ -77,8 +77,8 @@ const char *cli_jstr(const struct json_t *o, const char *key);
 long long cli_jint(const struct json_t *o, const char *key, long long dflt);
 struct json_t *cli_jarray(const struct json_t *o, const char *k1, const char *k2);
 
-/* "Now" as the daemon saw it when it wrote the case document (the time it
- * entered its stage plus in_stage_s), so ages and lateness agree with the
+/* "Now" as the daemon saw it when it wrote the case document (stage_since
+ * plus in_stage_s), so ages and lateness agree with the
  * daemon's `late` even when its clock is not ours (a test clock); the
  * local clock when the document does not say. */
 long long cli_case_now(const struct json_t *cs);

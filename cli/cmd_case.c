@@ -348,7 +348,7 @@ static void print_action(FILE *out, const json_t *cs, bool colour)
 static void print_case(FILE *out, const json_t *cs, const json_t *hist, time_t now, bool colour)
 {
 	const char *stage = cli_jstr(cs, "stage"), *title = cli_jstr(cs, "stage_title");
-	const char *owner = cli_jstr(cs, "owner"), *since = cli_jstr(cs, "entered_at");
+	const char *owner = cli_jstr(cs, "owner"), *since = cli_jstr(cs, "stage_since");
 	char when[96], dur[32];
 	int64_t t;
 
@@ -364,7 +364,7 @@ static void print_case(FILE *out, const json_t *cs, const json_t *hist, time_t n
 	label(out, "Assignee", colour);
 	fprintf(out, "%s\n", cli_jstr(cs, "assignee") ? cli_jstr(cs, "assignee") : "(nobody)");
 	if (!since)
-		since = cli_jstr(cs, "stage_since");
+		since = cli_jstr(cs, "entered_at");
 	if (since && cli_time_parse(since, &t) == 0) {
 		char loc[32];
 		cli_duration(dur, sizeof dur, (int64_t)now - t);

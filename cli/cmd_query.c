@@ -16,12 +16,12 @@
 #include "cli.h"
 #include "output.h"
 
-/* The name a workflow row carries ("workflow" from the engine, "name" in
- * the protocol's wording). */
+/* The workflow a row names: "name" in workflow and stats rows, "workflow"
+ * in case and stuck rows. */
 static const char *wf_name(const json_t *o)
 {
-	const char *n = cli_jstr(o, "workflow");
-	return n ? n : cli_jstr(o, "name");
+	const char *n = cli_jstr(o, "name");
+	return n ? n : cli_jstr(o, "workflow");
 }
 
 static int no_options(struct cli *cli, int argc, char **argv, int max_args)
@@ -122,11 +122,11 @@ static void list_row(cli_table *t, const json_t *cs, time_t now)
 {
 	char in[32] = "-", due[48] = "-";
 	bool late = json_is_true(json_object_get(cs, "late"));
-	const char *since = cli_jstr(cs, "entered_at");
+	const char *since = cli_jstr(cs, "stage_since");
 	int64_t at;
 
 	if (!since)
-		since = cli_jstr(cs, "stage_since");
+		since = cli_jstr(cs, "entered_at");
 	if (since && cli_time_parse(since, &at) == 0)
 		cli_duration(in, sizeof in, (int64_t)now - at);
 	if (cli_time_parse(cli_jstr(cs, "due"), &at) == 0) {
@@ -184,7 +184,7 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 
 static long long late_by(const json_t *r)
 {
-	return cli_jint(r, "overdue_s", cli_jint(r, "late_by_s", 0));
+	return cli_jint(r, "late_by_s", cli_jint(r, "overdue_s", 0));
 }
 
 static int worst_first(const void *a, const void *b)
@@ -210,13 +210,13 @@ static void stuck_table(const json_t *arr, FILE *out, bool colour)
 	qsort(v, n, sizeof *v, worst_first);
 	cli_table_right(t, 5);
 	for (size_t i = 0; i < n; i++) {
-		const char *id = cli_jstr(v[i], "id"), *reason = cli_jstr(v[i], "reason");
+		const char *id = cli_jstr(v[i], "case"), *reason = cli_jstr(v[i], "reason");
 		const char *detail = cli_jstr(v[i], "detail");
 		char by[32], why[600];
 		cli_duration(by, sizeof by, late_by(v[i]));
 		snprintf(why, sizeof why, "%s%s%s", reason ? reason : "?",
 			 detail && *detail ? ": " : "", detail ? detail : "");
-		const char *row[] = {id ? id : cli_jstr(v[i], "case"), wf_name(v[i]),
+		const char *row[] = {id ? id : cli_jstr(v[i], "id"), wf_name(v[i]),
 				     cli_jstr(v[i], "stage"), cli_jstr(v[i], "owner"),
 				     cli_jstr(v[i], "assignee"), by, why};
 		cli_table_add(t, reason && strcmp(reason, "late") ? CLI_RED : CLI_PLAIN, row);
@@ -253,7 +253,7 @@ int cmd_stuck(struct cli *cli, int argc, char **argv)
 		json_decref(res);
 		return 0;
 	}
-	const json_t *arr = cli_jarray(res, "cases", "stuck");
+	const json_t *arr = cli_jarray(res, "stuck", "cases");
 	size_t n = json_array_size(arr);
 	long long total = cli_jint(res, "count", (long long)n);
 	if (!n)

@@ -126,9 +126,12 @@ json_t *cli_jarray(const json_t *o, const char *k1, const char *k2)
 long long cli_case_now(const json_t *cs)
 {
 	const json_t *in = json_object_get(cs, "in_stage_s");
+	const char *since = cli_jstr(cs, "stage_since");
 	int64_t entered;
 
-	if (json_is_integer(in) && cli_time_parse(cli_jstr(cs, "entered_at"), &entered) == 0)
+	if (!since)
+		since = cli_jstr(cs, "entered_at");
+	if (json_is_integer(in) && cli_time_parse(since, &entered) == 0)
 		return (long long)(entered + json_integer_value(in));
 	return (long long)time(NULL);
 }

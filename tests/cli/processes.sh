@@ -206,13 +206,13 @@ import json, os, sys
 d = sys.argv[1]
 want = {
     "show": ["id", "workflow", "version", "stage", "fields", "created_at", "updated_at",
-             "stage_title", "owner", "state", "assignee", "late", "due", "entered_at"],
+             "stage_title", "owner", "state", "assignee", "late", "due", "stage_since", "in_stage_s"],
     "new": ["id", "workflow", "version", "stage", "fields", "created_at", "updated_at"],
     "advance": ["id", "workflow", "version", "stage", "fields", "seq"],
     "assign": ["id", "assignee"],
     "list": ["cases", "next"],
     "history": ["history"],
-    "stuck": ["count", "cases"],
+    "stuck": ["count", "stuck"],
     "stats": ["workflows"],
     "workflows": ["workflows"],
     "status": ["server", "version", "pid", "user", "roles", "admin"],
@@ -229,10 +229,10 @@ for name, keys in sorted(want.items()):
         print(name, "not one JSON document:", e)
 h = json.load(open(os.path.join(d, "history")))["history"][-1]
 print("entry", "ok" if all(k in h for k in ["seq", "at", "actor", "event", "from", "to"]) else h)
-s = json.load(open(os.path.join(d, "stuck")))["cases"][0]
-print("stuckrow", "ok" if all(k in s for k in ["id", "workflow", "stage", "owner", "assignee",
-                                               "reason", "overdue_s"]) else s)
-w = [w for w in json.load(open(os.path.join(d, "stats")))["workflows"] if w["workflow"] == "sales-lead"][0]
+s = json.load(open(os.path.join(d, "stuck")))["stuck"][0]
+print("stuckrow", "ok" if all(k in s for k in ["case", "workflow", "stage", "owner", "assignee",
+                                               "reason", "detail", "since", "late_by_s"]) else s)
+w = [w for w in json.load(open(os.path.join(d, "stats")))["workflows"] if w["name"] == "sales-lead"][0]
 print("statsrow", "ok" if all(k in w["stages"][0] for k in ["stage", "count", "median_s", "p90_s", "late"])
       and w["terminal"] == {"won": 1, "lost": 1} else w)
 PY
