@@ -149,6 +149,11 @@ int cli_conn_send(cli_conn *c, const char *op, const json_t *args, const char *a
 					    "within %g s", c->timeout_ms / 1000.0);
 			break;
 		}
+		if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+			rc = docket_err_set(err, DOCKET_EIO, "docketd closed the connection "
+					    "before replying (its log says why)");
+			break;
+		}
 		if (n < 0) {
 			rc = docket_err_set(err, DOCKET_EIO, "sending the request failed: %s",
 					    strerror(errno));
