@@ -15,6 +15,15 @@
 #include "engine.h"
 #include "workflow.h"
 
+/* Under AddressSanitizer each nested LMDB transaction costs milliseconds
+ * (LMDB allocates about 3 MB for one and ASan poisons all of it), so the
+ * tests that run thousands of operations run fewer there. */
+#ifdef __SANITIZE_ADDRESS__
+#define SANITIZED 1
+#else
+#define SANITIZED 0
+#endif
+
 #define T0 INT64_C(1714550400000)   /* 2024-05-01T08:00:00Z */
 #define SEC INT64_C(1000)
 #define HOUR (3600 * SEC)

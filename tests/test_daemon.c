@@ -1078,6 +1078,14 @@ static void reload_keeps_what_works(void **state)
 	/* A broken file is refused with its errors; version 2 stays. */
 	write_file(path, "workflow: ticket\nversion: 3\nstages: [oops\n");
 	mark = log_mark(&dm);
+	kill(dm.pid, SIGHUP);
+	assert_true(log_wait(&dm, mark, "reload: 0 workflow files loaded, 1 refused", WAIT_MS));
+	assert_non_null(strstr(dm.log + mark, "ticket.yaml:4:1: error:"));
+	r = call(&c, NULL, "workflows", NULL);
+	assert_int_equal(iget(json_array_get(json_object_get(ok(r), "workflows"), 0), "version"), 2);
+	json_decref(r);
+	/* `reload` says the same in its reply. */
+	mark = log_mark(&dm);
 	r = call(&c, NULL, "reload", NULL);
 	json_t *rep = ok(r), *refused = json_object_get(rep, "refused");
 	assert_int_equal(json_array_size(refused), 1);
