@@ -129,6 +129,7 @@ static void usage(FILE *out)
 		"Global options:\n"
 		"  --home DIR   the Docket home (default $DOCKET_HOME, else /var/lib/docket)\n"
 		"  --as USER    act as USER (the daemon's administrator only)\n"
+		"  --json       print one JSON document (also accepted after the verb)\n"
 		"\n"
 		"Run `docket VERB --help` for a verb's options and an example.\n");
 }

@@ -184,6 +184,17 @@ run retry "$order"
 is "retry of a case without a failed plugin is refused" "$rc" 1
 is "that refusal is one line" "$(lines "$err")" 1
 
+# Bash completion asks the daemon for the ids of open cases.
+ids=$(PATH="$(dirname "$docket"):$PATH" bash -c '
+	_init_completion() { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]};
+			     words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; }
+	_filedir() { :; }
+	. "$1/cli/completion/docket.bash"
+	COMP_WORDS=(docket --home "$2" show LEAD-); COMP_CWORD=4
+	_docket
+	echo "${COMPREPLY[*]}"' sh "$src" "$home")
+is "completion offers the open cases' ids" "$ids" "$big"
+
 # --- --json: one document, stable keys ------------------------------------
 
 mkdir "$tmp/json"
