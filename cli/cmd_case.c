@@ -344,29 +344,30 @@ static void print_action(FILE *out, const json_t *cs, bool colour)
 		fprintf(out, "%10s(`docket retry %s` queues it again)\n", "", cli_jstr(cs, "id"));
 }
 
-/* The case view of `docket show`. */
-static void print_case(FILE *out, const json_t *cs, const json_t *hist, time_t now, bool colour)
+/* "Stock check (stock_check)", or the name alone when there is no title. */
+static void put_stage(FILE *out, const json_t *cs)
 {
 	const char *stage = cli_jstr(cs, "stage"), *title = cli_jstr(cs, "stage_title");
-	const char *owner = cli_jstr(cs, "owner"), *since = cli_jstr(cs, "stage_since");
-	char when[96], dur[32];
+
+	if (!stage)
+		stage = "?";
+	if (title && strcmp(title, stage)) {
+		cli_put(out, title);
+		fprintf(out, " (%s)", stage);
+	} else {
+		cli_put(out, stage);
+	}
+}
+
+static void print_times(FILE *out, const json_t *cs, time_t now, bool colour)
+{
+	const char *since = cli_jstr(cs, "stage_since");
+	char when[96], dur[32], loc[32];
 	int64_t t;
 
-	fprintf(out, "%s", cli_on(CLI_BOLD, colour));
-	cli_put(out, cli_jstr(cs, "id") ? cli_jstr(cs, "id") : "?");
-	fprintf(out, "%s  %s v%lld  (%s)\n", cli_off(colour), cli_jstr(cs, "workflow"),
-		cli_jint(cs, "version", 0), cli_jstr(cs, "state") ? cli_jstr(cs, "state") : "open");
-	label(out, "Stage", colour);
-	cli_put(out, title && strcmp(title, stage ? stage : "") ? title : "");
-	fprintf(out, "%s%s%s", title && stage && strcmp(title, stage) ? " (" : "",
-		stage ? stage : "?", title && stage && strcmp(title, stage) ? ")" : "");
-	fprintf(out, "%s%s\n", owner ? ", owner " : "", owner ? owner : "");
-	label(out, "Assignee", colour);
-	fprintf(out, "%s\n", cli_jstr(cs, "assignee") ? cli_jstr(cs, "assignee") : "(nobody)");
 	if (!since)
 		since = cli_jstr(cs, "entered_at");
 	if (since && cli_time_parse(since, &t) == 0) {
-		char loc[32];
 		cli_duration(dur, sizeof dur, (int64_t)now - t);
 		cli_time_local(loc, sizeof loc, t);
 		label(out, "In stage", colour);
@@ -380,13 +381,52 @@ static void print_case(FILE *out, const json_t *cs, const json_t *hist, time_t n
 	when_text(when, sizeof when, cli_jstr(cs, "updated_at"), now);
 	label(out, "Updated", colour);
 	fprintf(out, "%s\n", when);
+}
+
+/* The case view of `docket show`. */
+static void print_case(FILE *out, const json_t *cs, const json_t *hist, time_t now, bool colour)
+{
+	const char *id = cli_jstr(cs, "id"), *owner = cli_jstr(cs, "owner");
+	const char *assignee = cli_jstr(cs, "assignee"), *state = cli_jstr(cs, "state");
+	size_t n = json_array_size(hist);
+
+	fprintf(out, "%s%s%s  %s v%lld  (%s)\n", cli_on(CLI_BOLD, colour), id ? id : "?",
+		cli_off(colour), cli_jstr(cs, "workflow"), cli_jint(cs, "version", 0),
+		state ? state : "open");
+	label(out, "Stage", colour);
+	put_stage(out, cs);
+	fprintf(out, "%s%s\n", owner ? ", owner " : "", owner ? owner : "");
+	label(out, "Assignee", colour);
+	fprintf(out, "%s\n", assignee ? assignee : "(nobody)");
+	print_times(out, cs, now, colour);
 	print_fields(out, json_object_get(cs, "fields"), colour);
-	if (json_array_size(hist)) {
-		size_t n = json_array_size(hist), shown = n < 5 ? n : 5;
+	if (n) {
 		fprintf(out, "\n%sHistory%s (last %zu of %zu; all: docket history %s)\n",
-			cli_on(CLI_BOLD, colour), cli_off(colour), shown, n, cli_jstr(cs, "id"));
+			cli_on(CLI_BOLD, colour), cli_off(colour), n < 5 ? n : 5, n, id);
 		print_history(out, hist, 5, colour);
 	}
+}
+
+/* What advance did: "SO-1: confirm -> stock_check (Stock check), owner
+ * ops, plugin stock pending". */
+static void print_moved(FILE *out, const json_t *cs, const char *event)
+{
+	const json_t *action = json_object_get(cs, "action");
+	const char *owner = cli_jstr(cs, "owner"), *plugin = cli_jstr(action, "plugin");
+	const char *stage = cli_jstr(cs, "stage"), *title = cli_jstr(cs, "stage_title");
+
+	fprintf(out, "%s: %s -> %s", cli_jstr(cs, "id"), event, stage ? stage : "?");
+	if (title && stage && strcmp(title, stage)) {
+		fputs(" (", out);
+		cli_put(out, title);
+		fputc(')', out);
+	}
+	if (owner)
+		fprintf(out, ", owner %s", owner);
+	if (plugin)
+		fprintf(out, ", plugin %s %s", plugin,
+			cli_jstr(action, "state") ? cli_jstr(action, "state") : "");
+	fputc('\n', out);
 }
 
 /* --- the verbs ---------------------------------------------------------- */
@@ -463,24 +503,10 @@ int cmd_advance(struct cli *cli, int argc, char **argv)
 	json_decref(ch.fields);
 	if ((rc = cli_call(cli, "advance", args, &cs)))
 		return rc;
-	if (cli->json) {
+	if (cli->json)
 		cli_print_json(cs);
-	} else {
-		const char *title = cli_jstr(cs, "stage_title"), *owner = cli_jstr(cs, "owner");
-		printf("%s: %s -> ", cli_jstr(cs, "id"), argv[optind + 1]);
-		cli_put(stdout, cli_jstr(cs, "stage") ? cli_jstr(cs, "stage") : "?");
-		if (title && strcmp(title, cli_jstr(cs, "stage") ? cli_jstr(cs, "stage") : "")) {
-			fputs(" (", stdout);
-			cli_put(stdout, title);
-			fputc(')', stdout);
-		}
-		if (owner)
-			printf(", owner %s", owner);
-		if (cli_jstr(json_object_get(cs, "action"), "plugin"))
-			printf(", plugin %s %s", cli_jstr(json_object_get(cs, "action"), "plugin"),
-			       cli_jstr(json_object_get(cs, "action"), "state"));
-		fputc('\n', stdout);
-	}
+	else
+		print_moved(stdout, cs, argv[optind + 1]);
 	json_decref(cs);
 	return 0;
 }
