@@ -87,6 +87,11 @@ long long cli_case_now(const struct json_t *cs);
  * arguments), our own messages. */
 void cli_getopt_reset(void);
 
+/* For a verb without options of its own: between min and max arguments
+ * (what names the missing ones).  Returns 0 with the arguments at
+ * argv[optind..argc), or the exit status of the usage error it printed. */
+int cli_args(struct cli *cli, int argc, char **argv, int min, int max, const char *what);
+
 /* The usage error for what getopt_long returned as c ('?' or ':'), with
  * the option it choked on. */
 int cli_bad_option(struct cli *cli, int c, char **argv);

@@ -16,20 +16,6 @@
 #include "cli.h"
 #include "output.h"
 
-static int no_args(struct cli *cli, int argc, char **argv, int want, const char *what)
-{
-	int c;
-
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, ":", (const struct option[]){{0}}, NULL)) != -1)
-		return cli_bad_option(cli, c, argv);
-	if (argc - optind < want)
-		return cli_usage_error(cli, "missing %s", what);
-	if (argc - optind > want)
-		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind + want]);
-	return 0;
-}
-
 /* Print the result as --json, or hand it to the human printer. */
 static int answer(struct cli *cli, const char *op, json_t *args,
 		  int (*human)(struct cli *, const json_t *))
@@ -77,7 +63,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 {
 	const char *ops[] = {"status", "hello"};
 	json_t *args[] = {NULL, NULL}, *res[2];
-	int rc = no_args(cli, argc, argv, 0, "");
+	int rc = cli_args(cli, argc, argv, 0, 0, "");
 
 	if (rc || (rc = cli_request(cli, 2, ops, args, res)))
 		return rc;
@@ -126,7 +112,7 @@ static int plugins_human(struct cli *cli, const json_t *r)
 
 int cmd_plugins(struct cli *cli, int argc, char **argv)
 {
-	int rc = no_args(cli, argc, argv, 0, "");
+	int rc = cli_args(cli, argc, argv, 0, 0, "");
 	return rc ? rc : answer(cli, "plugins", NULL, plugins_human);
 }
 
@@ -184,7 +170,7 @@ static int reload_result(struct cli *cli, const json_t *r, bool quiet)
 int cmd_reload(struct cli *cli, int argc, char **argv)
 {
 	json_t *res;
-	int rc = no_args(cli, argc, argv, 0, "");
+	int rc = cli_args(cli, argc, argv, 0, 0, "");
 
 	if (rc || (rc = cli_call(cli, "reload", NULL, &res)))
 		return rc;
@@ -210,7 +196,7 @@ static int backup_human(struct cli *cli, const json_t *r)
 int cmd_backup(struct cli *cli, int argc, char **argv)
 {
 	char *path = NULL, *cwd = NULL;
-	int rc = no_args(cli, argc, argv, 1, "PATH (a directory to create)");
+	int rc = cli_args(cli, argc, argv, 1, 1, "PATH (a directory to create)");
 
 	if (rc)
 		return rc;
@@ -246,7 +232,7 @@ static int check_human(struct cli *cli, const json_t *r)
 int cmd_check(struct cli *cli, int argc, char **argv)
 {
 	json_t *res;
-	int rc = no_args(cli, argc, argv, 0, "");
+	int rc = cli_args(cli, argc, argv, 0, 0, "");
 
 	if (rc || (rc = cli_call(cli, "check", NULL, &res)))
 		return rc;

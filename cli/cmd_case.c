@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,21 +130,6 @@ static void change_args(json_t *args, const struct change *ch)
 		json_object_set(args, "fields", ch->fields);
 	if (ch->note)
 		json_object_set_new(args, "note", json_string(ch->note));
-}
-
-/* Verbs without options of their own: exactly `want` arguments. */
-static int plain_args(struct cli *cli, int argc, char **argv, int want, const char *what)
-{
-	int c;
-
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, ":", (const struct option[]){{0}}, NULL)) != -1)
-		return cli_bad_option(cli, c, argv);
-	if (argc - optind < want)
-		return cli_usage_error(cli, "missing %s", what);
-	if (argc - optind > want)
-		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind + want]);
-	return 0;
 }
 
 /* --- printing ----------------------------------------------------------- */
@@ -464,7 +450,7 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	json_t *res[2];
 	int rc;
 
-	if ((rc = plain_args(cli, argc, argv, 1, "CASE")))
+	if ((rc = cli_args(cli, argc, argv, 1, 1, "CASE")))
 		return rc;
 	json_t *args = json_pack("{s:s}", "case", argv[optind]);
 	json_t *a[] = {args, args};
@@ -517,13 +503,10 @@ int cmd_note(struct cli *cli, int argc, char **argv)
 	char *text = NULL;
 	size_t len = 0;
 	json_t *res;
-	int c, rc;
+	int rc;
 
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, ":", (const struct option[]){{0}}, NULL)) != -1)
-		return cli_bad_option(cli, c, argv);
-	if (argc - optind < 2)
-		return cli_usage_error(cli, argc == optind ? "missing CASE and TEXT" : "missing TEXT");
+	if ((rc = cli_args(cli, argc, argv, 2, INT_MAX, "CASE and TEXT")))
+		return rc;
 	FILE *f = open_memstream(&text, &len);
 	if (!f)
 		return cli_fail(cli, "out of memory");
@@ -549,7 +532,7 @@ int cmd_assign(struct cli *cli, int argc, char **argv)
 	json_t *cs;
 	int rc;
 
-	if ((rc = plain_args(cli, argc, argv, 2, "CASE and USER")))
+	if ((rc = cli_args(cli, argc, argv, 2, 2, "CASE and USER")))
 		return rc;
 	const char *user = argv[optind + 1];
 	json_t *args = json_pack("{s:s, s:o}", "case", argv[optind], "user",
@@ -571,7 +554,7 @@ int cmd_history(struct cli *cli, int argc, char **argv)
 	json_t *res;
 	int rc;
 
-	if ((rc = plain_args(cli, argc, argv, 1, "CASE")))
+	if ((rc = cli_args(cli, argc, argv, 1, 1, "CASE")))
 		return rc;
 	if ((rc = cli_call(cli, "history", json_pack("{s:s}", "case", argv[optind]), &res)))
 		return rc;
@@ -589,7 +572,7 @@ int cmd_retry(struct cli *cli, int argc, char **argv)
 	json_t *cs;
 	int rc;
 
-	if ((rc = plain_args(cli, argc, argv, 1, "CASE")))
+	if ((rc = cli_args(cli, argc, argv, 1, 1, "CASE")))
 		return rc;
 	if ((rc = cli_call(cli, "retry", json_pack("{s:s}", "case", argv[optind]), &cs)))
 		return rc;

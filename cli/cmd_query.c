@@ -24,18 +24,6 @@ static const char *wf_name(const json_t *o)
 	return n ? n : cli_jstr(o, "workflow");
 }
 
-static int no_options(struct cli *cli, int argc, char **argv, int max_args)
-{
-	int c;
-
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, ":", (const struct option[]){{0}}, NULL)) != -1)
-		return cli_bad_option(cli, c, argv);
-	if (argc - optind > max_args)
-		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind + max_args]);
-	return 0;
-}
-
 /* --- workflows ---------------------------------------------------------- */
 
 int cmd_workflows(struct cli *cli, int argc, char **argv)
@@ -44,7 +32,7 @@ int cmd_workflows(struct cli *cli, int argc, char **argv)
 	json_t *res;
 	int rc;
 
-	if ((rc = no_options(cli, argc, argv, 0)) || (rc = cli_call(cli, "workflows", NULL, &res)))
+	if ((rc = cli_args(cli, argc, argv, 0, 0, "")) || (rc = cli_call(cli, "workflows", NULL, &res)))
 		return rc;
 	if (cli->json) {
 		cli_print_json(res);
@@ -347,7 +335,7 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 	json_t *args, *res;
 	int rc;
 
-	if ((rc = no_options(cli, argc, argv, 1)))
+	if ((rc = cli_args(cli, argc, argv, 0, 1, "")))
 		return rc;
 	args = optind < argc ? json_pack("{s:s}", "workflow", argv[optind]) : NULL;
 	if ((rc = cli_call(cli, "stats", args, &res)))

@@ -152,3 +152,18 @@ int cli_bad_option(struct cli *cli, int c, char **argv)
 		return cli_usage_error(cli, "unknown option '-%c'", optopt);
 	return cli_usage_error(cli, "unknown option '%s'", arg);
 }
+
+int cli_args(struct cli *cli, int argc, char **argv, int min, int max, const char *what)
+{
+	static const struct option none[] = {{0}};
+	int c;
+
+	cli_getopt_reset();
+	if ((c = getopt_long(argc, argv, ":", none, NULL)) != -1)
+		return cli_bad_option(cli, c, argv);
+	if (argc - optind < min)
+		return cli_usage_error(cli, "missing %s", what);
+	if (argc - optind > max)
+		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind + max]);
+	return 0;
+}
