@@ -469,7 +469,7 @@ void docketd_dispatch(docketd *d, docketd_exchange *x, const docketd_peer *peer)
 		docketd_debug("refused a request of uid %u (pid %d): %s: %s", (unsigned)peer->uid,
 			      (int)peer->pid, docketd_code_name(rc), err.msg);
 		x->reply = docketd_reply_error(x->rq.id, rc, err.msg);
-		/* A stranger gets one answer, not a session. */
+		/* A stranger gets one answer, not a connection to keep. */
 		x->close_after = rc == DOCKET_EPERM && !x->rq.as;
 		return;
 	}
