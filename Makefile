@@ -15,7 +15,7 @@ FUZZ_SECONDS ?= 60
 PKGS := gcc meson ninja-build pkg-config python3 \
 	libyaml-dev liblmdb-dev libuv1-dev libjansson-dev libssl-dev \
 	libcmocka-dev python3-yaml python3-jsonschema graphviz fonts-symbola \
-	valgrind
+	valgrind scdoc
 FUZZ_PKGS := clang libclang-rt-dev
 
 SANITIZE_ENV := ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \

@@ -52,9 +52,77 @@ int cli_fail(const struct cli *cli, const char *fmt, ...)
  * printing help (the caller exits 0). */
 int cli_common_opts(struct cli *cli, int argc, char **argv);
 
+/* --- Talking to docketd (request.c) ------------------------------------ */
+
+struct json_t;
+
+/* Send n requests on one connection (pipelined) and wait for every reply.
+ * args[i] are borrowed (NULL: no arguments).  On success returns 0 and
+ * results[i] holds each reply's "result" (new references).  Otherwise
+ * prints one line on stderr (the daemon's refusal, or that it is not
+ * running and how to start it), leaves results NULL and returns 1. */
+int cli_request(struct cli *cli, size_t n, const char *const *ops,
+		struct json_t *const *args, struct json_t **results);
+
+/* One request; args is consumed (json_decref'd) whatever happens. */
+int cli_call(struct cli *cli, const char *op, struct json_t *args,
+	     struct json_t **result);
+
+/* --json: the document, pretty, keys in the daemon's order, one newline. */
+void cli_print_json(const struct json_t *doc);
+
+/* Members of a reply document, tolerant of absence: a string or NULL, an
+ * integer or dflt, the first array found under any of the keys. */
+const char *cli_jstr(const struct json_t *o, const char *key);
+long long cli_jint(const struct json_t *o, const char *key, long long dflt);
+struct json_t *cli_jarray(const struct json_t *o, const char *k1, const char *k2);
+
+/* "Now" as the daemon saw it when it wrote the case document (stage_since
+ * plus in_stage_s), so ages and lateness agree with the
+ * daemon's `late` even when its clock is not ours (a test clock); the
+ * local clock when the document does not say. */
+long long cli_case_now(const struct json_t *cs);
+
+/* Prepare getopt_long for a verb's argv: GNU order (options may follow
+ * arguments), our own messages. */
+void cli_getopt_reset(void);
+
+/* For a verb without options of its own: between min and max arguments
+ * (what names the missing ones).  Returns 0 with the arguments at
+ * argv[optind..argc), or the exit status of the usage error it printed. */
+int cli_args(struct cli *cli, int argc, char **argv, int min, int max, const char *what);
+
+/* The usage error for what getopt_long returned as c ('?' or ':'), with
+ * the option it choked on. */
+int cli_bad_option(struct cli *cli, int c, char **argv);
+
+/* --- The verbs ---------------------------------------------------------- */
+
 int cmd_version(struct cli *cli, int argc, char **argv);
 int cmd_validate(struct cli *cli, int argc, char **argv);
 int cmd_graph(struct cli *cli, int argc, char **argv);
+
+/* cmd_case.c: one case at a time */
+int cmd_new(struct cli *cli, int argc, char **argv);
+int cmd_show(struct cli *cli, int argc, char **argv);
+int cmd_advance(struct cli *cli, int argc, char **argv);
+int cmd_note(struct cli *cli, int argc, char **argv);
+int cmd_assign(struct cli *cli, int argc, char **argv);
+int cmd_history(struct cli *cli, int argc, char **argv);
+int cmd_retry(struct cli *cli, int argc, char **argv);
+
+/* cmd_query.c: many cases at once */
+int cmd_workflows(struct cli *cli, int argc, char **argv);
+int cmd_list(struct cli *cli, int argc, char **argv);
+int cmd_stuck(struct cli *cli, int argc, char **argv);
+int cmd_stats(struct cli *cli, int argc, char **argv);
+
+/* cmd_admin.c: the daemon itself */
+int cmd_status(struct cli *cli, int argc, char **argv);
+int cmd_plugins(struct cli *cli, int argc, char **argv);
+int cmd_reload(struct cli *cli, int argc, char **argv);
+int cmd_backup(struct cli *cli, int argc, char **argv);
+int cmd_check(struct cli *cli, int argc, char **argv);
 
 
 #endif

@@ -14,18 +14,101 @@
 
 #include "cli.h"
 #include "config.h"
+#include "output.h"
 
 
+/* One row per verb, in the order `docket --help` lists them: the flags say
+ * whether it needs the daemon, and the strings are the whole of its help. */
 static const struct verb verbs[] = {
 	{"validate", cmd_validate, VERB_OFFLINE | VERB_JSON, "FILE...",
 	 "check workflow files; every mistake as file:line:col",
 	 "  --plugins DIR   also check that each action's plugin is installed in DIR\n"
 	 "  --json          report as one JSON document",
 	 "docket validate workflows/*.yaml"},
-	{"graph", cmd_graph, VERB_OFFLINE, "FILE [--format dot|mermaid]",
+	{"graph", cmd_graph, VERB_OFFLINE, "FILE|WORKFLOW [--format dot|mermaid]",
 	 "draw a workflow as Graphviz DOT or Mermaid",
 	 "  --format dot|mermaid   output format (default dot)",
 	 "docket graph workflows/sales-order.yaml | dot -Tsvg > order.svg"},
+	{"workflows", cmd_workflows, VERB_DAEMON | VERB_JSON, "",
+	 "the workflows docketd has loaded, with their versions",
+	 "  --json   {workflows: [{workflow, version, title, prefix, ...}]}",
+	 "docket workflows"},
+	{"new", cmd_new, VERB_DAEMON | VERB_JSON, "WORKFLOW [-s FIELD=VALUE]... [-m NOTE]",
+	 "open a case; prints its id alone",
+	 "  -s, --set FIELD=VALUE   set a field (typed by the workflow: 5, 12.5, true,\n"
+	 "                          2024-05-01); FIELD= unsets, FIELD=@FILE reads FILE\n"
+	 "                          (one final newline dropped; @- is standard input)\n"
+	 "  -m, --note NOTE         a note for the history\n"
+	 "  --json                  print the new case",
+	 "id=$(docket new sales-order -s customer=ACME -s product=W-100 -s quantity=40)"},
+	{"show", cmd_show, VERB_DAEMON | VERB_JSON, "CASE",
+	 "a case: stage, owner, assignee, SLA, fields, recent history",
+	 "  --json   the case document",
+	 "docket show SO-12"},
+	{"list", cmd_list, VERB_DAEMON | VERB_JSON,
+	 "[-w WORKFLOW] [--stage STAGE] [--mine] [--limit N] [--cursor C] [--all]",
+	 "open cases, filtered; late ones marked",
+	 "  -w, --workflow WORKFLOW   only this workflow\n"
+	 "  --stage STAGE             only cases in this stage (needs -w)\n"
+	 "  --mine                    only cases assigned to me\n"
+	 "  --assignee USER           only cases assigned to USER\n"
+	 "  -n, --limit N             at most N cases (default 50, at most 1000)\n"
+	 "  --cursor C                the page after C (printed under a full page)\n"
+	 "  --all                     closed cases too\n"
+	 "  --json                    {cases: [...], next: CURSOR or null}",
+	 "docket list -w sales-order --stage collection"},
+	{"advance", cmd_advance, VERB_DAEMON | VERB_JSON,
+	 "CASE EVENT [-s FIELD=VALUE]... [-m NOTE]",
+	 "fire an event: move a case to its next stage",
+	 "  -s, --set FIELD=VALUE   set a field first (as for `docket new`)\n"
+	 "  -m, --note NOTE         a note for the history\n"
+	 "  --json                  print the case after the move",
+	 "docket advance SO-12 confirm -s unit_price=12.50 -s delivery_date=2024-06-01 -m \"called back\""},
+	{"note", cmd_note, VERB_DAEMON | VERB_JSON, "CASE TEXT...",
+	 "record a note in a case's history",
+	 "  --json   {seq}",
+	 "docket note LEAD-7 \"visited; wants a demo in June\""},
+	{"assign", cmd_assign, VERB_DAEMON | VERB_JSON, "CASE USER",
+	 "give a case to a person ('' takes it back)",
+	 "  --json   the case after",
+	 "docket assign SO-12 alice"},
+	{"history", cmd_history, VERB_DAEMON | VERB_JSON, "CASE",
+	 "everything that happened to a case, oldest first",
+	 "  --json   {history: [{seq, at, actor, event, from, to, fields, note}]}",
+	 "docket history SO-12"},
+	{"stuck", cmd_stuck, VERB_DAEMON | VERB_JSON, "[-w WORKFLOW]",
+	 "late cases, failed plugins and overdue timers, worst first",
+	 "  -w, --workflow WORKFLOW   only this workflow\n"
+	 "  --json                    the daemon's stuck report",
+	 "docket stuck"},
+	{"stats", cmd_stats, VERB_DAEMON | VERB_JSON, "[WORKFLOW]",
+	 "cases per stage, time in stage, late, outcomes, lead conversion",
+	 "  --json   {workflows: [{workflow, stages: [...], terminal: {...}}]}",
+	 "docket stats sales-lead"},
+	{"retry", cmd_retry, VERB_DAEMON | VERB_JSON, "CASE",
+	 "run a failed stage plugin again",
+	 "  --json   the case after",
+	 "docket retry SO-12"},
+	{"plugins", cmd_plugins, VERB_DAEMON | VERB_JSON, "",
+	 "the stage plugins docketd has loaded",
+	 "  --json   {plugins: [{name, version, abi, path}]}",
+	 "docket plugins"},
+	{"reload", cmd_reload, VERB_DAEMON | VERB_JSON, "",
+	 "re-read the workflow files; a broken one is refused, the old one stays",
+	 "  --json   {loaded: [...], refused: [{file, errors}]}",
+	 "docket reload"},
+	{"backup", cmd_backup, VERB_DAEMON | VERB_JSON, "PATH",
+	 "a consistent copy of the store, made while running, as a new home",
+	 "  --json   {path, bytes}",
+	 "docket backup /srv/backup/docket-$(date +%F)"},
+	{"check", cmd_check, VERB_DAEMON | VERB_JSON, "",
+	 "verify every invariant of the store",
+	 "  --json   {ok, problems: [...]}",
+	 "docket check"},
+	{"status", cmd_status, VERB_DAEMON | VERB_JSON, "",
+	 "whether docketd runs on this home, and who you are to it",
+	 "  --json   {server, version, protocol, user, roles, admin}",
+	 "docket --home /srv/docket status"},
 	{"version", cmd_version, VERB_OFFLINE | VERB_JSON, "",
 	 "print the version", NULL, "docket version"},
 };
@@ -39,12 +122,14 @@ static void usage(FILE *out)
 		"\n"
 		"Verbs:\n");
 	for (size_t i = 0; i < NVERBS; i++)
-		fprintf(out, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+		fprintf(out, "  %-10s %s%s\n", verbs[i].name, verbs[i].summary,
+			verbs[i].flags & VERB_OFFLINE ? " (offline)" : "");
 	fprintf(out,
 		"\n"
 		"Global options:\n"
 		"  --home DIR   the Docket home (default $DOCKET_HOME, else /var/lib/docket)\n"
 		"  --as USER    act as USER (the daemon's administrator only)\n"
+		"  --json       print one JSON document (also accepted after the verb)\n"
 		"\n"
 		"Run `docket VERB --help` for a verb's options and an example.\n");
 }
@@ -129,12 +214,16 @@ int main(int argc, char **argv)
 	struct cli cli = {0};
 	int i;
 
+	cli_output_init();
 	cli.home = getenv("DOCKET_HOME");
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			usage(stdout);
 			return 0;
+		} else if (!strcmp(a, "--json")) {
+			/* also accepted before the verb: `docket --json list` */
+			cli.json = true;
 		} else if (!strcmp(a, "--version")) {
 			printf("docket %s\n", DOCKET_VERSION);
 			return 0;
@@ -149,19 +238,25 @@ int main(int argc, char **argv)
 		} else if (!strncmp(a, "--as=", 5)) {
 			cli.as_user = a + 5;
 		} else {
-			fprintf(stderr, "docket: unknown option '%s' (global options come before the verb: --home, --as)\n", a);
+			fprintf(stderr, "docket: unknown option '%s' (global options come before the verb: --home, --as, --json)\n", a);
 			return EXIT_USAGE;
 		}
 	}
 	if (!cli.home || !*cli.home)
 		cli.home = "/var/lib/docket";
 	if (i >= argc) {
-		usage(stderr);
+		fprintf(stderr, "usage: docket [--home DIR] [--as USER] VERB [OPTIONS] [ARGS] "
+			"(`docket --help` lists the verbs)\n");
 		return EXIT_USAGE;
 	}
 	cli.verb = find(argv[i]);
 	if (!cli.verb) {
 		fprintf(stderr, "docket: unknown verb '%s' (see `docket --help`)\n", argv[i]);
+		return EXIT_USAGE;
+	}
+	if (cli.json && !(cli.verb->flags & VERB_JSON)) {
+		fprintf(stderr, "docket %s: does not print JSON (see `docket %s --help`)\n",
+			cli.verb->name, cli.verb->name);
 		return EXIT_USAGE;
 	}
 	int vargc = cli_common_opts(&cli, argc - i, argv + i);
