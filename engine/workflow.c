@@ -723,14 +723,14 @@ static size_t source_offset(struct loader *ld, int line, int col)
 	return off;
 }
 
-/* Where a guard's column `gcol` is in the file.  Exact when the scalar is
+/* Where a guard's column `gcol` (in characters) is in the file.  Exact when the scalar is
  * written on one line as it reads (plain or quoted without escapes); for a
  * folded or escaped one, the scalar's start, and *exact is false. */
 static void guard_position(struct loader *ld, const docket_ynode *n, int gcol, int *line,
 			   int *col, bool *exact)
 {
 	size_t off = source_offset(ld, n->line, n->col);
-	int q = 0, chars = 0;
+	int q = 0;
 
 	*line = n->line;
 	*col = n->col;
@@ -742,9 +742,8 @@ static void guard_position(struct loader *ld, const docket_ynode *n, int gcol, i
 	if (off + q + n->len > ld->srclen || memcmp(ld->src + off + q, n->str, n->len) ||
 	    memchr(n->str, '\n', n->len) || (n->quoted && !q))
 		return;
-	for (int i = 0; i < gcol - 1 && (size_t)i < n->len; i++)
-		chars += ((unsigned char)n->str[i] & 0xC0) != 0x80;
-	*col = n->col + q + chars;
+	/* Both count characters, as libyaml's marks do. */
+	*col = n->col + q + (gcol > 0 ? gcol - 1 : 0);
 	*exact = true;
 }
 

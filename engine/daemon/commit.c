@@ -1,0 +1,259 @@
+/*
+ * commit.c - the group-commit queue.  At most one job is on a worker
+ * thread at a time; while it runs, new jobs gather in the queue, and the
+ * moment it returns every APPLY job waiting (up to DOCKET_BATCH_MAX
+ * operations) goes into the next docket_engine_apply together.
+ *
+ * The worker touches only the flattened operations and results of its
+ * batch and the engine; everything else (jobs, replies, the queue) is
+ * touched on the loop thread alone, before uv_queue_work and after its
+ * after-work callback.
+ */
+#include "commit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "docketd.h"
+#include "log.h"
+
+void docketd_commit_init(docketd_commit *cm)
+{
+	memset(cm, 0, sizeof *cm);
+}
+
+void docketd_commit_free(docketd_commit *cm)
+{
+	free(cm->ops);
+	free(cm->results);
+	cm->ops = NULL;
+	cm->results = NULL;
+	cm->cap = 0;
+}
+
+bool docketd_commit_idle(const docketd *d)
+{
+	return !d->cm.busy && !d->cm.head;
+}
+
+static docketd_job *pop(docketd_commit *cm)
+{
+	docketd_job *j = cm->head;
+
+	if (j) {
+		cm->head = j->next;
+		if (!cm->head)
+			cm->tail = NULL;
+		j->next = NULL;
+		cm->waiting--;
+	}
+	return j;
+}
+
+static void hist_add(docketd_commit *cm, size_t n)
+{
+	int b = 0;
+
+	while (n > 1 && b < DOCKETD_HIST_BUCKETS - 1) {
+		n >>= 1;
+		b++;
+	}
+	cm->hist[b]++;
+}
+
+static void apply_work(uv_work_t *w)
+{
+	docketd *d = w->data;
+	docketd_commit *cm = &d->cm;
+
+	cm->rc = docket_engine_apply(d->eng, cm->ops, cm->n, cm->results);
+}
+
+static void apply_done(uv_work_t *w, int status)
+{
+	docketd *d = w->data;
+	docketd_commit *cm = &d->cm;
+	docketd_job *j, *next;
+	size_t off = 0;
+
+	(void)status;   /* never cancelled: uv_cancel is not used */
+	cm->busy = false;
+	cm->busy_ms += uv_now(d->loop) - cm->started_ms;
+	if (cm->rc == 0) {
+		cm->commits++;
+		cm->ops_applied += cm->n;
+		hist_add(cm, cm->n);
+		if (cm->n > cm->max_batch)
+			cm->max_batch = cm->n;
+		docketd_debug("commit: %zu operation%s", cm->n, cm->n == 1 ? "" : "s");
+	} else {
+		cm->failed_commits++;
+		docketd_warn("commit of %zu operation%s failed, nothing written: %s", cm->n,
+			     cm->n == 1 ? "" : "s", cm->results[0].err.msg);
+	}
+	for (j = cm->batch; j; j = next) {
+		next = j->next;
+		j->next = NULL;
+		j->rc = cm->rc;
+		j->results = cm->results + off;
+		off += j->nops;
+		j->done(d, j);  /* may free j */
+	}
+	cm->batch = NULL;
+	docketd_after_commit(d);
+	docketd_commit_kick(d);
+}
+
+static void backup_work(uv_work_t *w)
+{
+	docketd *d = w->data;
+	docketd_job *j = d->cm.batch;
+
+	j->rc = docket_engine_backup(d->eng, j->dir, &j->err);
+}
+
+static void backup_done(uv_work_t *w, int status)
+{
+	docketd *d = w->data;
+	docketd_job *j = d->cm.batch;
+
+	(void)status;
+	d->cm.busy = false;
+	d->cm.batch = NULL;
+	d->cm.backups++;
+	j->done(d, j);
+	docketd_commit_kick(d);
+}
+
+static bool grow(docketd_commit *cm, size_t n)
+{
+	if (n <= cm->cap)
+		return true;
+	size_t cap = cm->cap ? cm->cap : 64;
+	while (cap < n)
+		cap *= 2;
+	docket_op *ops = realloc(cm->ops, cap * sizeof *ops);
+	if (ops)
+		cm->ops = ops;
+	docket_result *res = realloc(cm->results, cap * sizeof *res);
+	if (res)
+		cm->results = res;
+	if (!ops || !res)
+		return false;
+	cm->cap = cap;
+	return true;
+}
+
+/* Take every APPLY job at the head of the queue that fits in one batch. */
+static void start_apply(docketd *d)
+{
+	docketd_commit *cm = &d->cm;
+	docketd_job **tail = &cm->batch;
+	size_t n = 0;
+
+	while (cm->head && cm->head->kind == DOCKETD_JOB_APPLY &&
+	       (n == 0 || n + cm->head->nops <= DOCKET_BATCH_MAX)) {
+		if (!grow(cm, n + cm->head->nops))
+			break;
+		docketd_job *j = pop(cm);
+		memcpy(cm->ops + n, j->ops, j->nops * sizeof *j->ops);
+		n += j->nops;
+		*tail = j;
+		tail = &j->next;
+	}
+	if (!cm->batch) {
+		/* Out of memory for even one job: fail it rather than wedge. */
+		docketd_job *j = pop(cm);
+		j->rc = DOCKET_ENOMEM;
+		j->results = NULL;
+		docketd_warn("commit: out of memory for a batch of %zu operations", j->nops);
+		j->done(d, j);
+		return;
+	}
+	cm->n = n;
+	cm->busy = true;
+	cm->started_ms = uv_now(d->loop);
+	cm->work.data = d;
+	if (uv_queue_work(d->loop, &cm->work, apply_work, apply_done)) {
+		/* Cannot happen with a valid loop; run it here rather than lose it. */
+		apply_work(&cm->work);
+		apply_done(&cm->work, 0);
+	}
+}
+
+void docketd_commit_kick(docketd *d)
+{
+	docketd_commit *cm = &d->cm;
+
+	while (!cm->busy && cm->head) {
+		switch (cm->head->kind) {
+		case DOCKETD_JOB_RELOAD: {
+			docketd_job *j = pop(cm);
+			j->report = docketd_reload(d);
+			cm->reloads++;
+			j->done(d, j);
+			docketd_after_commit(d);
+			break;
+		}
+		case DOCKETD_JOB_BACKUP:
+			cm->batch = pop(cm);
+			cm->busy = true;
+			cm->work.data = d;
+			if (uv_queue_work(d->loop, &cm->work, backup_work, backup_done)) {
+				backup_work(&cm->work);
+				backup_done(&cm->work, 0);
+			}
+			return;
+		case DOCKETD_JOB_APPLY:
+			start_apply(d);
+			break;
+		}
+	}
+	if (!cm->busy && !cm->head && d->stopping)
+		docketd_after_commit(d);
+}
+
+void docketd_commit_submit(docketd *d, docketd_job *job)
+{
+	docketd_commit *cm = &d->cm;
+
+	job->next = NULL;
+	job->results = NULL;
+	if (cm->tail)
+		cm->tail->next = job;
+	else
+		cm->head = job;
+	cm->tail = job;
+	cm->waiting++;
+	docketd_commit_kick(d);
+}
+
+json_t *docketd_commit_status(const docketd *d)
+{
+	const docketd_commit *cm = &d->cm;
+	json_t *hist = json_object();
+	char key[48];
+
+	for (int b = 0; b < DOCKETD_HIST_BUCKETS; b++) {
+		if (!cm->hist[b])
+			continue;
+		unsigned long long lo = 1ull << b, hi = (2ull << b) - 1;
+		if (lo == hi)
+			snprintf(key, sizeof key, "%llu", lo);
+		else
+			snprintf(key, sizeof key, "%llu-%llu", lo, hi);
+		json_object_set_new(hist, key, json_integer((json_int_t)cm->hist[b]));
+	}
+	return json_pack("{s:I, s:I, s:f, s:I, s:o, s:I, s:b, s:I, s:I, s:I, s:I}",
+		"commits", (json_int_t)cm->commits,
+		"ops", (json_int_t)cm->ops_applied,
+		"avg_batch", cm->commits ? (double)cm->ops_applied / (double)cm->commits : 0.0,
+		"max_batch", (json_int_t)cm->max_batch,
+		"batches", hist,
+		"queued", (json_int_t)cm->waiting,
+		"in_flight", cm->busy,
+		"failed_commits", (json_int_t)cm->failed_commits,
+		"busy_ms", (json_int_t)cm->busy_ms,
+		"reloads", (json_int_t)cm->reloads,
+		"backups", (json_int_t)cm->backups);
+}

@@ -1,0 +1,123 @@
+/*
+ * store.h - the LMDB environment under the engine: its databases, their
+ * key layouts, and transactions that survive the usual LMDB hazards (map
+ * full, map resized by another process, reader table full, use after
+ * fork).
+ *
+ * Keys are fixed binary layouts of big-endian integers so that LMDB's
+ * bytewise order is numeric order and range scans answer the queries
+ * directly.  docs/design.md draws every database.
+ */
+#ifndef DOCKET_STORE_H
+#define DOCKET_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <lmdb.h>
+
+#include "error.h"
+
+#define DOCKET_SCHEMA_VERSION 1
+#define DOCKET_STORE_FILE "store.mdb"
+#define DOCKET_MAP_DEFAULT (64u << 20)
+#define DOCKET_MAP_LIMIT ((size_t)1 << 40)   /* growth stops at 1 TiB */
+
+/* Internal code: the map is full.  Never leaves the engine: the batch
+ * grows the map and runs again. */
+#define DOCKET_EMAPFULL (-100)
+
+typedef struct docket_store {
+	MDB_env *env;
+	MDB_dbi meta;       /* "schema" and allocation counters */
+	MDB_dbi names;      /* kind(1) parent(4) name -> id(4) */
+	MDB_dbi defs;       /* defno(4) -> definition record */
+	MDB_dbi workflows;  /* wfno(4) -> current defno(4) */
+	MDB_dbi counters;   /* prefixno(4) -> last case number(8) */
+	MDB_dbi cases;      /* ckey(12) -> case record */
+	MDB_dbi history;    /* gseq(8) -> history entry */
+	MDB_dbi bystage;    /* wfno(4) sid(4) ckey(12) -> entered(8) due(8) */
+	MDB_dbi byuser;     /* userno(4) ckey(12) -> "" */
+	MDB_dbi sla;        /* due(8) ckey(12) -> "" */
+	MDB_dbi timers;     /* at(8) ckey(12) timer(1) -> "" */
+	MDB_dbi outbox;     /* notbefore(8) ckey(12) -> entry(4) attempt(4) */
+	MDB_dbi failed;     /* ckey(12) kind(1) n(1) -> since(8) reason */
+	pid_t pid;          /* the process that opened it */
+	size_t mapsize;
+	int lockfd;         /* -1 unless exclusive */
+	char *path;         /* HOME/store.mdb */
+} docket_store;
+
+/* Open the environment at HOME/store.mdb (MDB_NOSUBDIR) and every
+ * database, creating them and writing the schema version on first use,
+ * refusing an unknown schema.  mdb_reader_check runs first so slots of
+ * dead processes never pin old pages. */
+int docket_store_open(docket_store *s, const char *home, bool nosync, size_t mapsize,
+		      unsigned maxreaders, bool exclusive, docket_err *err);
+
+/* Close the environment; in a forked child only memory is freed. */
+void docket_store_close(docket_store *s);
+
+/* Begin a transaction (parent may be NULL; flags MDB_RDONLY or 0).  Handles
+ * MDB_MAP_RESIZED (adopt the new size, retry) and MDB_READERS_FULL (clear
+ * dead readers, retry once); refuses use after fork. */
+int docket_store_begin(docket_store *s, MDB_txn *parent, unsigned flags,
+		       MDB_txn **txn, docket_err *err);
+
+/* Double the map.  No transaction of this process may be open. */
+int docket_store_grow(docket_store *s, docket_err *err);
+
+/* Turn an LMDB result into a DOCKET_E* code with `what` in the message:
+ * MDB_MAP_FULL becomes DOCKET_EMAPFULL, ENOSPC/EIO DOCKET_EIO, the rest
+ * DOCKET_ESTORE.  rc 0 returns 0 and leaves err alone. */
+int docket_store_err(docket_err *err, int rc, const char *what);
+
+/* mdb_reader_check; *dead may be NULL. */
+int docket_store_reader_check(docket_store *s, int *dead, docket_err *err);
+
+/* Compacting hot copy into DIR/store.mdb (see docket_engine_backup). */
+int docket_store_backup(docket_store *s, const char *dir, docket_err *err);
+
+/* Whether this process may use s (not a forked child). */
+bool docket_store_owned(const docket_store *s);
+
+/* --- keys --------------------------------------------------------------- */
+
+#define DOCKET_CKEY 12      /* prefixno(4) number(8) */
+
+static inline void docket_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v;
+}
+
+static inline void docket_be64(uint8_t *p, uint64_t v)
+{
+	docket_be32(p, v >> 32);
+	docket_be32(p + 4, (uint32_t)v);
+}
+
+static inline uint32_t docket_rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint64_t docket_rd64(const uint8_t *p)
+{
+	return (uint64_t)docket_rd32(p) << 32 | docket_rd32(p + 4);
+}
+
+/* Times in keys are milliseconds since the epoch, biased so that the
+ * unsigned order of keys is the signed order of times. */
+static inline uint64_t docket_tkey(int64_t ms)
+{
+	return (uint64_t)ms ^ (UINT64_C(1) << 63);
+}
+
+static inline int64_t docket_tval(uint64_t k)
+{
+	return (int64_t)(k ^ (UINT64_C(1) << 63));
+}
+
+#endif
