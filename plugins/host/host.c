@@ -327,8 +327,8 @@ static json_t *describe_one(docket_phost *h, const char *name)
 
 	if (!p) {
 		if (load(h, name, &p, &lerr))
-			return json_pack("{s:s, s:s++, s:s}", "name", name, h->dir, "/", name,
-					 "error", lerr.msg);
+			return json_pack("{s:s, s:s++, s:s}", "name", name, "path", h->dir, "/",
+					 name, "error", lerr.msg);
 		p->next = h->plugs;
 		h->plugs = p;
 	}
