@@ -12,7 +12,7 @@ FUZZ_SECONDS ?= 60
 # fonts-symbola draws the timer sign (U+23F1) of `docket graph` pictures,
 # which the default Debian fonts lack.
 PKGS := gcc meson ninja-build pkg-config python3 \
-	libyaml-dev liblmdb-dev libuv1-dev libjansson-dev libssl-dev \
+	libyaml-dev liblmdb-dev libuv1-dev libjansson-dev libssl-dev libcurl4-openssl-dev \
 	libcmocka-dev python3-yaml python3-jsonschema graphviz fonts-symbola
 FUZZ_PKGS := clang libclang-rt-dev
 
