@@ -55,6 +55,7 @@ int cli_common_opts(struct cli *cli, int argc, char **argv);
 int cmd_version(struct cli *cli, int argc, char **argv);
 int cmd_validate(struct cli *cli, int argc, char **argv);
 int cmd_graph(struct cli *cli, int argc, char **argv);
+int cmd_plugin_run(struct cli *cli, int argc, char **argv);
 
 
 #endif
