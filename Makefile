@@ -10,10 +10,12 @@ FUZZ_SECONDS ?= 60
 
 # Build and test dependencies (README says what each one is for).
 # fonts-symbola draws the timer sign (U+23F1) of `docket graph` pictures,
-# which the default Debian fonts lack.
+# which the default Debian fonts lack; valgrind runs one pass of the daemon
+# tests (tests/test_daemon.c) to catch leaks and bad reads in docketd.
 PKGS := gcc meson ninja-build pkg-config python3 \
 	libyaml-dev liblmdb-dev libuv1-dev libjansson-dev libssl-dev libcurl4-openssl-dev \
-	libcmocka-dev python3-yaml python3-jsonschema graphviz fonts-symbola
+	libcmocka-dev python3-yaml python3-jsonschema graphviz fonts-symbola \
+	valgrind
 FUZZ_PKGS := clang libclang-rt-dev
 
 SANITIZE_ENV := ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \

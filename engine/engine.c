@@ -88,6 +88,15 @@ int docket_engine_install(docket_engine *eng, docket_workflow *wf,
 {
 	if (!wf)
 		return docket_err_set(err, DOCKET_EINVAL, "no workflow to install");
+	/* Timer keys hold the timer's index in one byte. */
+	for (size_t i = 0; i < wf->nstages; i++) {
+		if (wf->stages[i].ntimers > 256) {
+			docket_err_set(err, DOCKET_ELIMIT, "%s: stage '%s' has %zu timers, the limit "
+				       "is 256", wf->name, wf->stages[i].name, wf->stages[i].ntimers);
+			docket_workflow_free(wf);
+			return DOCKET_ELIMIT;
+		}
+	}
 	return docket_catalog_install(&eng->cat, &eng->st, wf, docket_engine_now(eng), info, err);
 }
 
@@ -518,8 +527,8 @@ static int json_value(const docket_field *f, json_t *j, docket_value *out, docke
 	default:
 		break;
 	}
-	return docket_err_set(err, DOCKET_EINVAL, "expected %s, got a JSON %s",
-			      docket_ftype_name(f->type),
+	return docket_err_set(err, DOCKET_EINVAL, "field '%s': expected %s, got a JSON %s",
+			      f->name, docket_ftype_name(f->type),
 			      json_is_object(j) ? "object" : json_is_array(j) ? "array" :
 			      json_is_string(j) ? "string" : json_is_boolean(j) ? "boolean" :
 			      "number");
@@ -553,7 +562,7 @@ static int patch_apply(struct ctx *x, const json_t *patch, const docket_actor *a
 		docket_value v;
 		int rc = json_value(f, val, &v, x->err);
 		if (rc)
-			return docket_err_prefix(x->err, "field '%s': ", name);
+			return rc;
 		if (v.t == DOCKET_V_NULL && f->required)
 			return docket_err_set(x->err, DOCKET_EREQUIRED,
 				"field '%s' is required and cannot be unset", name);
@@ -827,7 +836,7 @@ static int op_create(struct ctx *x, const docket_op *op)
 
 static int op_fire(struct ctx *x, const docket_op *op)
 {
-	int rc = load(x, op->case_id);
+	int rc = load(x, x->r->id);
 
 	if (rc)
 		return rc;
@@ -838,7 +847,7 @@ static int op_fire(struct ctx *x, const docket_op *op)
 
 static int op_note(struct ctx *x, const docket_op *op)
 {
-	int rc = load(x, op->case_id);
+	int rc = load(x, x->r->id);
 
 	if (rc || (rc = need_member(x, op->actor, "adding a note")))
 		return rc;
@@ -861,7 +870,7 @@ static int op_assign(struct ctx *x, const docket_op *op)
 	size_t ul = user ? strlen(user) : 0;
 	uint8_t k[KEY_BYUSER];
 	uint32_t uno;
-	int rc = load(x, op->case_id);
+	int rc = load(x, x->r->id);
 
 	if (rc || (rc = need_member(x, op->actor, "assigning a case")))
 		return rc;
@@ -905,7 +914,7 @@ static int op_assign(struct ctx *x, const docket_op *op)
 /* System operations belong to one stage entry; anything else is stale. */
 static int load_entry(struct ctx *x, const docket_op *op)
 {
-	int rc = load(x, op->case_id);
+	int rc = load(x, x->r->id);
 
 	if (rc)
 		return rc;
@@ -1079,7 +1088,7 @@ static int op_retry(struct ctx *x, const docket_op *op)
 	MDB_cursor *cur;
 	MDB_val k, v;
 	uint8_t tk[KEY_TIMER], wv[8];
-	int rc = load(x, op->case_id);
+	int rc = load(x, x->r->id);
 
 	if (rc || (rc = need_member(x, op->actor, "retrying")))
 		return rc;
@@ -1170,13 +1179,56 @@ static int next_gseq(docket_engine *eng, MDB_txn *txn, uint64_t *g, docket_err *
 	return 0;
 }
 
-/* Run ops[i] in a nested transaction of parent; 0 or a batch-fatal code. */
+/* The workflow refused what a timer or a plugin asked (code rc, message
+ * in r): record that instead, in a second nested transaction, so the case
+ * shows up as stuck.  Stale operations record nothing.  0 or a
+ * batch-fatal code. */
+static int record_refusal(docket_engine *eng, MDB_txn *parent, struct ctx *x,
+			  const docket_op *op, docket_result *r, int rc)
+{
+	char reason[DOCKET_ERR_MAX];
+	docket_err rec;
+
+	if (op->kind != DOCKET_OP_TIMER && op->kind != DOCKET_OP_ACTION_EVENT)
+		return 0;
+	if (rc != DOCKET_ESTATE && rc != DOCKET_EGUARD && rc != DOCKET_EREQUIRED &&
+	    rc != DOCKET_EINVAL && rc != DOCKET_ENOENT && rc != DOCKET_ELIMIT)
+		return 0;
+	snprintf(reason, sizeof reason, "%s", r->err.msg);
+	x->err = &rec;
+	if ((rc = docket_store_begin(&eng->st, parent, 0, &x->txn, x->err)) == 0) {
+		rc = op->kind == DOCKET_OP_TIMER ? park_timer(x, op, reason)
+						 : refuse_action_event(x, op, reason);
+		if (rc == 0)
+			rc = docket_store_err(&rec, mdb_txn_commit(x->txn), "recording a failure");
+		else
+			mdb_txn_abort(x->txn);
+	}
+	x->err = &r->err;
+	if (rc == 0) {
+		r->recorded_failure = true;
+		r->entry = x->c->entry;
+		snprintf(r->stage, sizeof r->stage, "%s", x->d->wf->stages[x->c->stage].name);
+		return 0;
+	}
+	r->seq = 0;
+	if (!batch_fatal(rc))
+		return 0;   /* stale, or nothing to record: the refusal stands */
+	r->err = rec;
+	return rc;
+}
+
+/* Run op in a nested transaction of parent; 0 or a batch-fatal code. */
 static int run_nested(docket_engine *eng, MDB_txn *parent, struct ctx *x,
 		      const docket_op *op, docket_result *r)
 {
 	uint64_t gseq = x->gseq;
+	char id[DOCKET_ID_MAX] = "";
 	int rc;
 
+	/* The caller may pass a previous result's id in the same slot. */
+	if (op->case_id)
+		snprintf(id, sizeof id, "%s", op->case_id);
 	memset(r, 0, sizeof *r);
 	x->c = NULL;
 	x->d = NULL;
@@ -1185,8 +1237,7 @@ static int run_nested(docket_engine *eng, MDB_txn *parent, struct ctx *x,
 	x->err = &r->err;
 	if ((rc = docket_store_begin(&eng->st, parent, 0, &x->txn, x->err)))
 		return rc;
-	if (op->case_id)
-		snprintf(r->id, sizeof r->id, "%s", op->case_id);
+	memcpy(r->id, id, sizeof id);
 	rc = run_op(x, op);
 	if (rc == 0) {
 		rc = docket_store_err(x->err, mdb_txn_commit(x->txn), "committing the operation");
@@ -1197,41 +1248,15 @@ static int run_nested(docket_engine *eng, MDB_txn *parent, struct ctx *x,
 		return rc;
 	}
 	mdb_txn_abort(x->txn);
-	x->gseq = gseq;
+	x->gseq = gseq;     /* its history entry, if any, went with it */
 	r->code = rc;
 	r->seq = 0;
 	if (batch_fatal(rc))
 		return rc;
-	/* The workflow refused what a timer or plugin asked: record it
-	 * instead, in a second nested transaction. */
-	if (op->kind != DOCKET_OP_TIMER && op->kind != DOCKET_OP_ACTION_EVENT)
-		return 0;
-	if (rc != DOCKET_ESTATE && rc != DOCKET_EGUARD && rc != DOCKET_EREQUIRED &&
-	    rc != DOCKET_EINVAL && rc != DOCKET_ENOENT && rc != DOCKET_ELIMIT)
-		return 0;
-	docket_err rec;
-	char reason[DOCKET_ERR_MAX];
-	snprintf(reason, sizeof reason, "%s", r->err.msg);
-	x->err = &rec;
-	if ((rc = docket_store_begin(&eng->st, parent, 0, &x->txn, x->err)))
-		return rc;
-	rc = op->kind == DOCKET_OP_TIMER ? park_timer(x, op, reason)
-					 : refuse_action_event(x, op, reason);
-	x->err = &r->err;
-	if (rc == 0)
-		rc = docket_store_err(&rec, mdb_txn_commit(x->txn), "recording a failure");
-	else
-		mdb_txn_abort(x->txn);
-	if (rc == 0) {
-		r->recorded_failure = true;
-		r->entry = x->c->entry;
-		snprintf(r->stage, sizeof r->stage, "%s", x->d->wf->stages[x->c->stage].name);
-		return 0;
-	}
-	/* Stale, or nothing to record: the refusal stands alone. */
-	x->gseq = gseq;
-	r->seq = 0;
-	return batch_fatal(rc) ? rc : 0;
+	rc = record_refusal(eng, parent, x, op, r, rc);
+	if (!r->recorded_failure)
+		x->gseq = gseq;
+	return rc;
 }
 
 static int run_batch(docket_engine *eng, const docket_op *ops, size_t n,

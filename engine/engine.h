@@ -107,8 +107,9 @@ int docket_engine_install(docket_engine *eng, docket_workflow *wf,
  * valid until it is closed. */
 const docket_workflow *docket_engine_workflow(docket_engine *eng, const char *name);
 
-/* Every workflow with its current version and hash:
- * [{"workflow","version","hash","title","prefix","definitions"}]. */
+/* Every workflow with its current definition: [{"name","version","title",
+ * "sha256","prefix","stages":[names],"definitions" (how many stored),
+ * "installed_at"}]. */
 int docket_engine_workflows(docket_engine *eng, json_t **out, docket_err *err);
 
 /* --- Operations --------------------------------------------------------- */
@@ -175,7 +176,8 @@ int docket_engine_apply(docket_engine *eng, const docket_op *ops, size_t n,
 
 /* One case: {"id","workflow","version","definition","stage","stage_title",
  * "owner","state":"open"|"closed","fields":{},"created_at","updated_at",
- * "entered_at","entry","assignee","late","due","action"}.
+ * "stage_since","in_stage_s","entry","seq","assignee","late","due",
+ * "action": null or {"plugin","state":"pending"|"failed"|"done",...}}.
  * DOCKET_ENOENT when there is no such case. */
 int docket_engine_case(docket_engine *eng, const docket_actor *who,
 		       const char *id, json_t **out, docket_err *err);
@@ -200,15 +202,16 @@ typedef struct docket_list_query {
 int docket_engine_list(docket_engine *eng, const docket_actor *who,
 		       const docket_list_query *q, json_t **out, docket_err *err);
 
-/* Stuck cases, most overdue first: {"count":N, "cases":[{"id","workflow",
+/* Stuck cases, most overdue first: {"count":N, "stuck":[{"case","workflow",
  * "stage","owner","assignee","reason":"late"|"action-failed"|
- * "timer-overdue"|"timer-refused","detail","since","overdue_s"}]}.
+ * "timer-overdue"|"timer-refused","detail","since","late_by_s"}]}: one row
+ * per case and reason; count is all of them, the array the first `limit`.
  * workflow may be NULL; limit 0 means 100. */
 int docket_engine_stuck(docket_engine *eng, const docket_actor *who,
 			const char *workflow, size_t limit, json_t **out, docket_err *err);
 
-/* Per workflow (all when NULL): {"workflows":[{"workflow","total","open",
- * "late","stages":[{"stage","terminal","count","late","median_s",
+/* Per workflow (all when NULL): {"workflows":[{"name","version","total",
+ * "open","late","stages":[{"stage","terminal","count","late","median_s",
  * "p90_s"}],"terminal":{stage:count}}]}.  Time in stage is how long the
  * cases now in the stage have been there. */
 int docket_engine_stats(docket_engine *eng, const docket_actor *who,

@@ -134,7 +134,7 @@ static json_t *case_json(docket_engine *eng, MDB_txn *txn, const docket_actor *w
 		"fields", fields,
 		"created_at", docket_time_json(c->created),
 		"updated_at", docket_time_json(c->updated),
-		"entered_at", docket_time_json(c->entered),
+		"stage_since", docket_time_json(c->entered),
 		"in_stage_s", json_integer((now - c->entered) / 1000),
 		"entry", (json_int_t)c->entry,
 		"seq", (json_int_t)c->seq,
@@ -563,12 +563,12 @@ static json_t *stuck_row(docket_engine *eng, MDB_txn *txn, const struct stuck *e
 		snprintf(detail, sizeof detail, "%.*s", (int)rl, reason ? reason : "");
 	}
 	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:o, s:I}",
-		"id", id, "workflow", d->wf->name, "stage", st->name,
+		"case", id, "workflow", d->wf->name, "stage", st->name,
 		"owner", st->owner >= 0 ? json_string(d->wf->roles[st->owner]) : json_null(),
 		"assignee", str_or_null(c->assignee, c->assignee_len),
 		"reason", stuck_names[e->why], "detail", detail,
 		"since", docket_time_json(e->since),
-		"overdue_s", (json_int_t)((now - e->since) / 1000));
+		"late_by_s", (json_int_t)((now - e->since) / 1000));
 }
 
 int docket_engine_stuck(docket_engine *eng, const docket_actor *who,
@@ -591,14 +591,15 @@ int docket_engine_stuck(docket_engine *eng, const docket_actor *who,
 		return rc;
 	if ((rc = stuck_collect(eng, txn, w, now, &s, err)))
 		goto out;
-	qsort(s.v, s.n, sizeof *s.v, by_since);
+	if (s.n)
+		qsort(s.v, s.n, sizeof *s.v, by_since);
 	arr = json_array();
 	for (size_t i = 0; i < s.n && json_array_size(arr) < limit; i++) {
 		json_t *row = stuck_row(eng, txn, &s.v[i], now);
 		if (row)
 			json_array_append_new(arr, row);
 	}
-	*out = json_pack("{s:I, s:o}", "count", (json_int_t)s.n, "cases", arr);
+	*out = json_pack("{s:I, s:o}", "count", (json_int_t)s.n, "stuck", arr);
 	if (!*out)
 		rc = docket_err_set(err, DOCKET_ENOMEM, "out of memory");
 out:
@@ -713,7 +714,7 @@ static json_t *stats_one(docket_engine *eng, MDB_txn *txn, const docket_wfent *w
 		else
 			open += s->count;
 	}
-	o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "workflow", wf->name,
+	o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "name", wf->name,
 		"version", (json_int_t)wf->version, "total", (json_int_t)total,
 		"open", (json_int_t)open, "late", (json_int_t)late, "stages", stages,
 		"terminal", term);
@@ -783,10 +784,14 @@ int docket_engine_workflows(docket_engine *eng, json_t **out, docket_err *err)
 				ndefs += v.mv_size >= 36 && docket_rd32((uint8_t *)v.mv_data + 32) == d->wfno;
 			mdb_cursor_close(cur);
 		}
-		json_array_append_new(arr, json_pack("{s:s, s:I, s:s, s:s?, s:s, s:I, s:o}",
-			"workflow", d->wf->name, "version", (json_int_t)d->wf->version,
-			"hash", d->wf->hash, "title", d->wf->title, "prefix", d->wf->prefix,
-			"definitions", ndefs, "installed_at", docket_time_json(d->installed_at)));
+		json_t *stages = json_array();
+		for (size_t j = 0; j < d->wf->nstages; j++)
+			json_array_append_new(stages, json_string(d->wf->stages[j].name));
+		json_array_append_new(arr, json_pack("{s:s, s:I, s:s?, s:s, s:s, s:o, s:I, s:o}",
+			"name", d->wf->name, "version", (json_int_t)d->wf->version,
+			"title", d->wf->title, "sha256", d->wf->hash, "prefix", d->wf->prefix,
+			"stages", stages, "definitions", ndefs,
+			"installed_at", docket_time_json(d->installed_at)));
 	}
 	mdb_txn_abort(txn);
 	*out = arr;

@@ -33,7 +33,7 @@ int docket_store_err(docket_err *err, int rc, const char *what)
 		return 0;
 	if (rc == MDB_MAP_FULL)
 		return docket_err_set(err, DOCKET_EMAPFULL, "%s: store map is full", what);
-	if (rc == ENOSPC || rc == EIO || rc == EDQUOT)
+	if (rc == ENOSPC || rc == EIO || rc == EDQUOT || rc == EFBIG)
 		return docket_err_set(err, DOCKET_EIO, "%s: %s", what, mdb_strerror(rc));
 	if (rc == ENOMEM)
 		return docket_err_set(err, DOCKET_ENOMEM, "%s: out of memory", what);

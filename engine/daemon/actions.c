@@ -142,10 +142,13 @@ void docketd_actions_check(docketd *d)
 	json_t *due, *e;
 	size_t i, n;
 
+	/* During a commit, wait for it to call us instead of for its lock. */
 	if (!a->runner || d->stopping || d->cm.busy)
 		return;
+	docketd_engine_lock(d);
 	now = docket_engine_now(d->eng);
 	if (docket_engine_outbox_due(d->eng, now, DUE_MAX, &due, &err)) {
+		docketd_engine_unlock(d);
 		docketd_warn("reading the outbox: %s", err.msg);
 		return;
 	}
@@ -154,19 +157,26 @@ void docketd_actions_check(docketd *d)
 		if (!key || docket_runner_has(a->runner, key))
 			continue;
 		add_stage(d, e);
-		if (docket_runner_submit(a->runner, e, &err))
-			docketd_warn("action %s: %s", key, err.msg);
 	}
 	n = json_array_size(due);
-	json_decref(due);
 	/* When the first run not yet due falls due; skipped while the due
 	 * ones fill a page (their commits bring us back here). */
-	if (n < DUE_MAX && !docket_engine_outbox_due(d->eng, INT64_MAX, n + 1, &due, &err)) {
-		e = json_array_get(due, n);
+	json_t *later;
+	if (n < DUE_MAX && !docket_engine_outbox_due(d->eng, INT64_MAX, n + 1, &later, &err)) {
+		e = json_array_get(later, n);
 		if (e)
 			next = json_integer_value(json_object_get(e, "at_ms"));
-		json_decref(due);
+		json_decref(later);
 	}
+	docketd_engine_unlock(d);
+	/* Outside the lock: the entries add_stage marked with "now". */
+	json_array_foreach(due, i, e) {
+		const char *key = json_string_value(json_object_get(e, "key"));
+		if (key && json_object_get(e, "now") && docket_runner_submit(a->runner, e, &err) &&
+		    err.code != DOCKET_EEXIST)
+			docketd_warn("action %s: %s", key, err.msg);
+	}
+	json_decref(due);
 	uv_timer_stop(&a->timer);
 	if (next != INT64_MAX) {
 		int64_t ms = next > now ? next - now : 0;

@@ -96,8 +96,9 @@ static docketd_timer_key *key_add(docketd_clock *clk, const char *id, uint32_t e
 		clk->cap = cap;
 	}
 	docketd_timer_key *k = &clk->keys[clk->nkeys++];
+	size_t n = strnlen(id, sizeof k->id - 1);
 	memset(k, 0, sizeof *k);
-	snprintf(k->id, sizeof k->id, "%s", id);
+	memcpy(k->id, id, n);
 	k->entry = entry;
 	k->timer = timer;
 	return k;
@@ -162,7 +163,10 @@ static size_t queue_due(docketd *d, int64_t now, uint64_t *stale_ms)
 	timer_job *t;
 
 	*stale_ms = 0;
-	if (docket_engine_timers_due(d->eng, now, DUE_BATCH, &due, &err)) {
+	docketd_engine_lock(d);
+	int rc = docket_engine_timers_due(d->eng, now, DUE_BATCH, &due, &err);
+	docketd_engine_unlock(d);
+	if (rc) {
 		docketd_warn("reading due timers: %s", err.msg);
 		return 0;
 	}
@@ -223,7 +227,10 @@ static bool earliest_timer(docketd *d, int64_t *at)
 	json_t *first;
 	bool ok = false;
 
-	if (docket_engine_timers_due(d->eng, INT64_MAX, 1, &first, &err))
+	docketd_engine_lock(d);
+	int rc = docket_engine_timers_due(d->eng, INT64_MAX, 1, &first, &err);
+	docketd_engine_unlock(d);
+	if (rc)
 		return false;
 	if (json_array_size(first))
 		ok = parse_time(json_string_value(json_object_get(json_array_get(first, 0), "at")),
@@ -257,7 +264,9 @@ void docketd_clock_check(docketd *d)
 		return;
 	uv_timer_stop(&d->clk.timer);
 	now = docket_engine_now(d->eng);
+	docketd_engine_lock(d);
 	rc = docket_engine_next_deadline(d->eng, &at, &err);
+	docketd_engine_unlock(d);
 	if (rc == DOCKET_ENOENT)
 		return;     /* nothing scheduled: the next commit re-checks */
 	if (rc) {

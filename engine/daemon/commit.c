@@ -66,18 +66,23 @@ static void apply_work(uv_work_t *w)
 	docketd *d = w->data;
 	docketd_commit *cm = &d->cm;
 
+	docketd_engine_lock(d);
 	cm->rc = docket_engine_apply(d->eng, cm->ops, cm->n, cm->results);
+	docketd_engine_unlock(d);
 }
 
+/* Runs on the loop thread once the apply returned.  The queue stays busy
+ * while the jobs' done callbacks run: what they submit only queues, so
+ * the results they read cannot be overwritten by the next batch. */
 static void apply_done(uv_work_t *w, int status)
 {
 	docketd *d = w->data;
 	docketd_commit *cm = &d->cm;
-	docketd_job *j, *next;
+	docketd_job *j, *next, *batch = cm->batch;
 	size_t off = 0;
 
 	(void)status;   /* never cancelled: uv_cancel is not used */
-	cm->busy = false;
+	cm->batch = NULL;
 	cm->busy_ms += uv_now(d->loop) - cm->started_ms;
 	if (cm->rc == 0) {
 		cm->commits++;
@@ -91,7 +96,7 @@ static void apply_done(uv_work_t *w, int status)
 		docketd_warn("commit of %zu operation%s failed, nothing written: %s", cm->n,
 			     cm->n == 1 ? "" : "s", cm->results[0].err.msg);
 	}
-	for (j = cm->batch; j; j = next) {
+	for (j = batch; j; j = next) {
 		next = j->next;
 		j->next = NULL;
 		j->rc = cm->rc;
@@ -99,7 +104,7 @@ static void apply_done(uv_work_t *w, int status)
 		off += j->nops;
 		j->done(d, j);  /* may free j */
 	}
-	cm->batch = NULL;
+	cm->busy = false;
 	docketd_after_commit(d);
 	docketd_commit_kick(d);
 }
@@ -118,10 +123,10 @@ static void backup_done(uv_work_t *w, int status)
 	docketd_job *j = d->cm.batch;
 
 	(void)status;
-	d->cm.busy = false;
 	d->cm.batch = NULL;
 	d->cm.backups++;
 	j->done(d, j);
+	d->cm.busy = false;
 	docketd_commit_kick(d);
 }
 
@@ -144,8 +149,12 @@ static bool grow(docketd_commit *cm, size_t n)
 	return true;
 }
 
-/* Take every APPLY job at the head of the queue that fits in one batch. */
-static void start_apply(docketd *d)
+static void defer(docketd *d);
+
+/* Take every APPLY job at the head of the queue that fits in one batch.
+ * Returns false when it could not (out of memory) and the head job must
+ * be failed by a call that may finish jobs. */
+static bool start_apply(docketd *d, bool may_finish)
 {
 	docketd_commit *cm = &d->cm;
 	docketd_job **tail = &cm->batch;
@@ -163,35 +172,49 @@ static void start_apply(docketd *d)
 	}
 	if (!cm->batch) {
 		/* Out of memory for even one job: fail it rather than wedge. */
+		if (!may_finish) {
+			defer(d);
+			return false;
+		}
 		docketd_job *j = pop(cm);
 		j->rc = DOCKET_ENOMEM;
 		j->results = NULL;
 		docketd_warn("commit: out of memory for a batch of %zu operations", j->nops);
+		cm->busy = true;
 		j->done(d, j);
-		return;
+		cm->busy = false;
+		return true;
 	}
 	cm->n = n;
 	cm->busy = true;
 	cm->started_ms = uv_now(d->loop);
 	cm->work.data = d;
-	if (uv_queue_work(d->loop, &cm->work, apply_work, apply_done)) {
-		/* Cannot happen with a valid loop; run it here rather than lose it. */
-		apply_work(&cm->work);
-		apply_done(&cm->work, 0);
-	}
+	/* uv_queue_work fails only without a loop: not here. */
+	uv_queue_work(d->loop, &cm->work, apply_work, apply_done);
+	return true;
 }
 
-void docketd_commit_kick(docketd *d)
+/* Start what is at the head of the queue.  A job whose done callback
+ * would run at once (a reload, a failure) runs only when may_finish:
+ * never inside docketd_commit_submit, whose caller is not ready for its
+ * job to be done before submit returns. */
+static void kick(docketd *d, bool may_finish)
 {
 	docketd_commit *cm = &d->cm;
 
 	while (!cm->busy && cm->head) {
 		switch (cm->head->kind) {
 		case DOCKETD_JOB_RELOAD: {
+			if (!may_finish) {
+				defer(d);
+				return;
+			}
 			docketd_job *j = pop(cm);
+			cm->busy = true;
 			j->report = docketd_reload(d);
 			cm->reloads++;
 			j->done(d, j);
+			cm->busy = false;
 			docketd_after_commit(d);
 			break;
 		}
@@ -199,18 +222,39 @@ void docketd_commit_kick(docketd *d)
 			cm->batch = pop(cm);
 			cm->busy = true;
 			cm->work.data = d;
-			if (uv_queue_work(d->loop, &cm->work, backup_work, backup_done)) {
-				backup_work(&cm->work);
-				backup_done(&cm->work, 0);
-			}
+			uv_queue_work(d->loop, &cm->work, backup_work, backup_done);
 			return;
 		case DOCKETD_JOB_APPLY:
-			start_apply(d);
+			if (!start_apply(d, may_finish))
+				return;
 			break;
 		}
 	}
-	if (!cm->busy && !cm->head && d->stopping)
+	if (may_finish && !cm->busy && !cm->head && d->stopping)
 		docketd_after_commit(d);
+}
+
+static void deferred_cb(uv_timer_t *t)
+{
+	kick(t->data, true);
+}
+
+static void defer(docketd *d)
+{
+	uv_timer_start(&d->cm.later, deferred_cb, 0, 0);
+}
+
+void docketd_commit_kick(docketd *d)
+{
+	kick(d, true);
+}
+
+int docketd_commit_start(docketd *d)
+{
+	int rc = uv_timer_init(d->loop, &d->cm.later);
+
+	d->cm.later.data = d;
+	return rc;
 }
 
 void docketd_commit_submit(docketd *d, docketd_job *job)
@@ -225,7 +269,7 @@ void docketd_commit_submit(docketd *d, docketd_job *job)
 		cm->head = job;
 	cm->tail = job;
 	cm->waiting++;
-	docketd_commit_kick(d);
+	kick(d, false);
 }
 
 json_t *docketd_commit_status(const docketd *d)

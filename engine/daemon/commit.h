@@ -62,6 +62,7 @@ typedef struct docketd_commit {
 	size_t waiting;             /* jobs in the queue */
 	bool busy;                  /* a job is on a worker thread */
 	uv_work_t work;
+	uv_timer_t later;           /* runs the queue after submit returned */
 	docketd_job *batch;         /* jobs of the apply in flight, in order */
 	docket_op *ops;             /* their operations, flattened */
 	docket_result *results;
@@ -76,12 +77,16 @@ typedef struct docketd_commit {
 } docketd_commit;
 
 void docketd_commit_init(docketd_commit *cm);
+/* Create the queue's handle on d->loop.  Returns 0 or a libuv error. */
+int docketd_commit_start(docketd *d);
 void docketd_commit_free(docketd_commit *cm);
 
-/* Queue a job and start it at once if nothing is in flight. */
+/* Queue a job and start it at once if nothing is in flight.  Its done
+ * callback never runs before this returns. */
 void docketd_commit_submit(docketd *d, docketd_job *job);
 
-/* Start the next batch if nothing is in flight (after a reload, say). */
+/* Start the next batch if nothing is in flight; may finish jobs (run a
+ * reload and its done callback) before it returns. */
 void docketd_commit_kick(docketd *d);
 
 /* Nothing queued and nothing in flight. */

@@ -151,33 +151,22 @@ static json_t *status(docketd *d)
 	return o;
 }
 
+/* The engine's list, with the file each workflow was loaded from (null
+ * for one known only from the store). */
 static int workflows(docketd *d, json_t **out, docket_err *err)
 {
-	json_t *all, *v, *list;
+	json_t *all, *v;
 	size_t i;
 	int rc = docket_engine_workflows(d->eng, &all, err);
 
 	if (rc)
 		return rc;
-	list = json_array();
 	json_array_foreach(all, i, v) {
-		const char *name = json_string_value(json_object_get(v, "workflow"));
-		const docket_workflow *wf = name ? docket_engine_workflow(d->eng, name) : NULL;
-		json_t *stages = json_array(), *file = json_object_get(d->wf_files, name ? name : "");
-		for (size_t s = 0; wf && s < wf->nstages; s++)
-			json_array_append_new(stages, json_string(wf->stages[s].name));
-		json_array_append_new(list, json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:o, s:O?}",
-			"name", json_object_get(v, "workflow"),
-			"version", json_object_get(v, "version"),
-			"title", json_object_get(v, "title"),
-			"prefix", json_object_get(v, "prefix"),
-			"sha256", json_object_get(v, "hash"),
-			"definitions", json_object_get(v, "definitions"),
-			"stages", stages,
-			"file", file));
+		const char *name = json_string_value(json_object_get(v, "name"));
+		json_t *file = json_object_get(d->wf_files, name ? name : "");
+		json_object_set(v, "file", file ? file : json_null());
 	}
-	json_decref(all);
-	*out = json_pack("{s:o}", "workflows", list);
+	*out = json_pack("{s:o}", "workflows", all);
 	return 0;
 }
 
@@ -319,9 +308,13 @@ static json_t *answer(docketd *d, docketd_exchange *x, size_t i, const docket_re
 		*err = c->err;
 		*code = c->code;
 	} else if (r) {
+		docketd_engine_lock(d);
 		*code = write_result(d, x->actor, c, r, &res, err);
+		docketd_engine_unlock(d);
 	} else {
+		docketd_engine_lock(d);
 		*code = run_read(d, x->actor, c, &res, err);
+		docketd_engine_unlock(d);
 		if (*code == 0 && !res)
 			*code = docket_err_set(err, DOCKET_ENOMEM, "out of memory");
 	}

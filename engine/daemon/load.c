@@ -102,6 +102,39 @@ static void load_one(docketd *d, const char *path, json_t *loaded, json_t *refus
 		docketd_info("workflow %s v%lld from %s", name, (long long)version, path);
 }
 
+static bool declared(docketd *d, json_t *all, const char *role)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(all, i, v) {
+		const docket_workflow *wf =
+			docket_engine_workflow(d->eng, json_string_value(json_object_get(v, "name")));
+		if (wf && docket_workflow_role(wf, role) >= 0)
+			return true;
+	}
+	return false;
+}
+
+/* A role of docket.yaml that no workflow declares gives nothing: most
+ * likely a typo, worth a line in the log. */
+static void check_roles(docketd *d)
+{
+	json_t *all;
+	docket_err err;
+
+	if (!d->cfg || docket_engine_workflows(d->eng, &all, &err))
+		return;
+	for (size_t u = 0; u < d->cfg->nusers; u++) {
+		const docketd_user *user = &d->cfg->users[u];
+		for (size_t r = 0; r < user->nroles; r++)
+			if (!declared(d, all, user->roles[r]))
+				docketd_warn("%s: user %s has role '%s', which no workflow declares",
+					     d->cfg_path, user->name, user->roles[r]);
+	}
+	json_decref(all);
+}
+
 int docketd_load_workflows(docketd *d, json_t **report, size_t *nloaded)
 {
 	json_t *loaded = json_array(), *refused = json_array(), *seen = json_object();
@@ -125,6 +158,7 @@ int docketd_load_workflows(docketd *d, json_t **report, size_t *nloaded)
 	if (n >= 0)
 		free(ents);
 	json_decref(seen);
+	check_roles(d);
 	*nloaded = json_array_size(loaded);
 	*report = json_pack("{s:o, s:o}", "loaded", loaded, "refused", refused);
 	return 0;

@@ -345,6 +345,7 @@ static void defaults(docketd *d)
 static void cleanup(docketd *d)
 {
 	docket_engine_close(d->eng);
+	uv_mutex_destroy(&d->eng_lock);
 	docketd_config_free(d->cfg);
 	docketd_commit_free(&d->cm);
 	docketd_clock_free(&d->clk);
@@ -375,7 +376,8 @@ static int serve(docketd *d)
 		fprintf(stderr, "docketd: %s\n", err.msg);
 		goto fail;
 	}
-	if ((rc = watch_signals(d)) || (rc = docketd_clock_start(d))) {
+	if ((rc = docketd_commit_start(d)) || (rc = watch_signals(d)) ||
+	    (rc = docketd_clock_start(d))) {
 		fprintf(stderr, "docketd: %s\n", uv_strerror(rc));
 		goto fail;
 	}
@@ -420,6 +422,10 @@ int main(int argc, char **argv)
 
 	memset(&d, 0, sizeof d);
 	signal(SIGPIPE, SIG_IGN);
+	if (uv_mutex_init(&d.eng_lock)) {
+		fprintf(stderr, "docketd: cannot create a mutex\n");
+		return 1;
+	}
 	if ((rc = parse_args(argc, argv, &d, &home)) >= 0) {
 		cleanup(&d);
 		return rc;

@@ -1,0 +1,258 @@
+/*
+ * loadgen - drives a running docketd over its socket and reports what a
+ * person would ask of it: how long one request takes, and how many
+ * transitions per second it commits with N clients at once.
+ *
+ * The daemon must serve bench/workflows (the `flip` workflow), e.g.:
+ *
+ *   build/engine/docketd --home /tmp/bench-home --workflows bench/workflows &
+ *   build/bench/loadgen --socket /tmp/bench-home/docketd.sock --rtt 1000
+ *   build/bench/loadgen --socket /tmp/bench-home/docketd.sock --clients 8 --seconds 10
+ *
+ * --rtt N: one client times N `show` and N `advance` requests one after
+ * the other (median, p90, p99 in microseconds).  --clients N: N processes,
+ * each with its own case, send `advance ... flip` back to back for the
+ * given seconds; the total is divided by the wall time.  Both end with the
+ * daemon's own figures from `status`: commits, operations per commit and
+ * peak RSS.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "dclient.h"
+
+static const char *sock_path;
+static const char *as_user;
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int cmp64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* A new flip case; its id into id.  Returns 0 or -1 with a message. */
+static int new_case(dclient *c, char *id, size_t size)
+{
+	json_t *r = dclient_call(c, as_user, "new", json_pack("{s:s}", "workflow", "flip"));
+	const char *s = r ? json_string_value(json_object_get(json_object_get(r, "result"), "id"))
+			  : NULL;
+
+	if (!s) {
+		char *dump = r ? json_dumps(r, 0) : NULL;
+		fprintf(stderr, "loadgen: cannot create a flip case (does the daemon serve "
+			"bench/workflows?): %s\n", dump ? dump : "no reply");
+		free(dump);
+		json_decref(r);
+		return -1;
+	}
+	snprintf(id, size, "%s", s);
+	json_decref(r);
+	return 0;
+}
+
+static int request_ok(dclient *c, const char *op, json_t *args)
+{
+	json_t *r = dclient_call(c, as_user, op, args);
+	int ok = r && json_is_true(json_object_get(r, "ok"));
+
+	if (!ok) {
+		char *dump = r ? json_dumps(r, 0) : NULL;
+		fprintf(stderr, "loadgen: %s failed: %s\n", op, dump ? dump : "no reply");
+		free(dump);
+	}
+	json_decref(r);
+	return ok ? 0 : -1;
+}
+
+static void report_times(const char *what, int64_t *ns, int n)
+{
+	qsort(ns, (size_t)n, sizeof *ns, cmp64);
+	printf("%-8s n=%d  median %.1f us  p90 %.1f us  p99 %.1f us\n", what, n,
+	       (double)ns[n / 2] / 1e3, (double)ns[n * 9 / 10] / 1e3,
+	       (double)ns[n * 99 / 100] / 1e3);
+}
+
+static int rtt(int n)
+{
+	dclient c;
+	char id[64];
+	int64_t *ns = calloc((size_t)n, sizeof *ns);
+
+	if (!ns || dclient_open(&c, sock_path)) {
+		fprintf(stderr, "loadgen: cannot connect to %s\n", sock_path);
+		free(ns);
+		return 1;
+	}
+	if (new_case(&c, id, sizeof id))
+		return 1;
+	for (int i = 0; i < n; i++) {
+		int64_t t = now_ns();
+		if (request_ok(&c, "show", json_pack("{s:s}", "case", id)))
+			return 1;
+		ns[i] = now_ns() - t;
+	}
+	report_times("show", ns, n);
+	for (int i = 0; i < n; i++) {
+		int64_t t = now_ns();
+		if (request_ok(&c, "advance", json_pack("{s:s, s:s}", "case", id, "event", "flip")))
+			return 1;
+		ns[i] = now_ns() - t;
+	}
+	report_times("advance", ns, n);
+	free(ns);
+	dclient_close(&c);
+	return 0;
+}
+
+/* One client process: wait for the go byte, flip until the deadline,
+ * write how many transitions it committed. */
+static void client(int go, int out, double seconds)
+{
+	dclient c;
+	char id[64], b;
+	long n = 0;
+
+	if (dclient_open(&c, sock_path) || new_case(&c, id, sizeof id))
+		_exit(1);
+	if (read(go, &b, 1) != 1)
+		_exit(1);
+	int64_t end = now_ns() + (int64_t)(seconds * 1e9);
+	while (now_ns() < end) {
+		if (request_ok(&c, "advance", json_pack("{s:s, s:s}", "case", id, "event", "flip")))
+			_exit(1);
+		n++;
+	}
+	if (write(out, &n, sizeof n) != sizeof n)
+		_exit(1);
+	dclient_close(&c);
+	_exit(0);
+}
+
+static int load(int clients, double seconds)
+{
+	int go[2], out[2], failed = 0;
+	long total = 0, n;
+	pid_t *kids = calloc((size_t)clients, sizeof *kids);
+
+	if (!kids || pipe(go) || pipe(out))
+		return 1;
+	for (int i = 0; i < clients; i++) {
+		if ((kids[i] = fork()) == 0) {
+			close(go[1]);
+			close(out[0]);
+			client(go[0], out[1], seconds);
+		}
+	}
+	close(go[0]);
+	close(out[1]);
+	int64_t t = now_ns();
+	for (int i = 0; i < clients; i++)
+		if (write(go[1], "g", 1) != 1)
+			return 1;
+	while (read(out[0], &n, sizeof n) == sizeof n)
+		total += n;
+	double wall = (double)(now_ns() - t) / 1e9;
+	for (int i = 0; i < clients; i++) {
+		int st;
+		waitpid(kids[i], &st, 0);
+		failed += !WIFEXITED(st) || WEXITSTATUS(st);
+	}
+	free(kids);
+	printf("clients %d  transitions %ld  in %.2f s  = %.0f transitions/s%s\n", clients, total,
+	       wall, (double)total / wall, failed ? "  (some clients failed)" : "");
+	return failed ? 1 : 0;
+}
+
+/* The daemon's status, or NULL. */
+static json_t *daemon_status(void)
+{
+	dclient c;
+	json_t *r, *s = NULL;
+
+	if (dclient_open(&c, sock_path))
+		return NULL;
+	r = dclient_call(&c, NULL, "status", NULL);
+	if (r)
+		s = json_incref(json_object_get(r, "result"));
+	json_decref(r);
+	dclient_close(&c);
+	return s;
+}
+
+static long long num(json_t *o, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(o, key));
+}
+
+/* What the daemon did during the run, from two status documents. */
+static void daemon_figures(json_t *before, json_t *after)
+{
+	if (!before || !after)
+		return;
+	long long commits = num(after, "commits") - num(before, "commits");
+	long long ops = num(after, "ops") - num(before, "ops");
+	printf("docketd: %lld commits of %lld operations (%.1f per commit, largest so far %lld), "
+	       "peak RSS %lld KiB\n", commits, ops, commits ? (double)ops / (double)commits : 0.0,
+	       num(after, "max_batch"), num(after, "rss_peak_kb"));
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"socket", required_argument, NULL, 's'},
+		{"clients", required_argument, NULL, 'c'},
+		{"seconds", required_argument, NULL, 't'},
+		{"rtt", required_argument, NULL, 'r'},
+		{"as", required_argument, NULL, 'a'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	int clients = 0, n = 0, o, rc = 0;
+	double seconds = 10;
+
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (o) {
+		case 's': sock_path = optarg; break;
+		case 'c': clients = atoi(optarg); break;
+		case 't': seconds = atof(optarg); break;
+		case 'r': n = atoi(optarg); break;
+		case 'a': as_user = optarg; break;
+		default:
+			fprintf(stderr, "usage: loadgen --socket PATH [--rtt N] [--clients N "
+				"[--seconds S]] [--as USER]\n");
+			return o == 'h' ? 0 : 2;
+		}
+	}
+	if (!sock_path || (!clients && !n) || clients < 0 || n < 0 || seconds <= 0) {
+		fprintf(stderr, "loadgen: give --socket and --rtt N or --clients N\n");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	json_t *before = daemon_status();
+	if (n)
+		rc |= rtt(n);
+	if (clients)
+		rc |= load(clients, seconds);
+	json_t *after = daemon_status();
+	daemon_figures(before, after);
+	json_decref(before);
+	json_decref(after);
+	return rc;
+}
