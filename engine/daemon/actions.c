@@ -10,10 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "config.h"
 #include "docketd.h"
+#include "hostcall.h"
 #include "log.h"
 
 #define DUE_MAX 128
@@ -184,12 +184,64 @@ void docketd_actions_check(docketd *d)
 	}
 }
 
+static const char *host_path(void)
+{
+	return docket_hostcall_default_host(DOCKET_PLUGIN_HOST, DOCKET_TREE_PLUGIN_HOST);
+}
+
+/* Ask a host of its own to load and describe every plugin: the daemon
+ * never loads one itself.  Blocks (at start-up and reload) for at most
+ * LIST_TIMEOUT_MS, the time a plugin's init may take. */
+#define LIST_TIMEOUT_MS 10000
+
+static void describe_plugins(docketd *d)
+{
+	docketd_actions *a = &d->act;
+	docket_hostcall_opts o = {
+		.host_path = host_path(), .plugins_dir = d->plugins_dir, .home = d->home,
+		.timeout_ms = LIST_TIMEOUT_MS,
+	};
+	json_t *req = json_pack("{s:s}", "type", "list"), *reply = NULL;
+	docket_err err = {0};
+	size_t i;
+	json_t *p;
+
+	if (req && docket_hostcall(&o, req, &reply, &err) == 0) {
+		json_decref(a->plugins);
+		a->plugins = json_incref(json_object_get(reply, "plugins"));
+		json_array_foreach(a->plugins, i, p)
+			if (json_object_get(p, "error"))
+				docketd_warn("plugin %s refused: %s", json_string_value(json_object_get(p, "name")),
+					     json_string_value(json_object_get(p, "error")));
+		docketd_info("%zu plugin%s in %s", json_array_size(a->plugins),
+			     json_array_size(a->plugins) == 1 ? "" : "s", d->plugins_dir);
+	} else {
+		docketd_warn("cannot list the plugins of %s: %s", d->plugins_dir,
+			     err.msg[0] ? err.msg : "out of memory");
+	}
+	json_decref(req);
+	json_decref(reply);
+}
+
+json_t *docketd_actions_plugins(docketd *d)
+{
+	json_t *arr = json_deep_copy(d->act.plugins ? d->act.plugins : json_array()), *p;
+	size_t i;
+
+	json_array_foreach(arr, i, p) {
+		const char *name = json_string_value(json_object_get(p, "name"));
+		if (!json_object_get(p, "error"))
+			json_object_set_new(p, "quarantined", json_boolean(
+				d->act.runner && name && docket_runner_quarantined(d->act.runner, name)));
+	}
+	return json_pack("{s:o}", "plugins", arr ? arr : json_array());
+}
+
 int docketd_actions_start(docketd *d, docket_err *err)
 {
 	docketd_actions *a = &d->act;
 	docket_runner_opts o = {
-		.host_path = access(DOCKET_PLUGIN_HOST, X_OK) == 0 ? DOCKET_PLUGIN_HOST
-								    : DOCKET_TREE_PLUGIN_HOST,
+		.host_path = host_path(),
 		.plugins_dir = d->plugins_dir,
 		.home = d->home,
 		.on_result = on_result,
@@ -204,6 +256,7 @@ int docketd_actions_start(docketd *d, docket_err *err)
 	a->timer.data = d;
 	a->timer_open = true;
 	docketd_info("plugins from %s, run by %s", d->plugins_dir, o.host_path);
+	describe_plugins(d);
 	docketd_actions_check(d);
 	return 0;
 }
@@ -212,6 +265,7 @@ void docketd_actions_reloaded(docketd *d)
 {
 	if (d->act.runner)
 		docket_runner_unquarantine(d->act.runner, NULL);
+	describe_plugins(d);
 }
 
 static void maybe_stopped(docketd *d)
@@ -226,6 +280,8 @@ static void runner_stopped(void *ctx)
 {
 	docketd *d = ctx;
 	d->act.runner = NULL;
+	json_decref(d->act.plugins);
+	d->act.plugins = NULL;
 	maybe_stopped(d);
 }
 

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <uv.h>
 
 #include "runner.h"
@@ -27,6 +28,8 @@ typedef struct docketd_actions {
 	uv_timer_t timer;           /* the next run that is not due yet */
 	bool timer_open;
 	bool stopped;               /* the runner and the timer are closed */
+	json_t *plugins;            /* what the plugins directory holds, as
+				     * a host described it at start/reload */
 	uint64_t events, retries, failures;
 } docketd_actions;
 
@@ -36,8 +39,13 @@ int docketd_actions_start(docketd *d, docket_err *err);
 /* Hand due outbox entries to the runner; re-arm the timer. */
 void docketd_actions_check(docketd *d);
 
-/* Lift plugin quarantines (on reload: the plugin may have been fixed). */
+/* Lift plugin quarantines and describe the plugins again (on reload: a
+ * plugin may have been fixed or installed). */
 void docketd_actions_reloaded(docketd *d);
+
+/* The `plugins` reply: {"plugins": [{name, version, abi, summary, path,
+ * quarantined} or {name, path, error}]}.  A new reference. */
+json_t *docketd_actions_plugins(docketd *d);
 
 /* Kill the hosts and close the handles; docketd_after_commit runs once
  * all is closed (so shut-down can finish). */

@@ -204,6 +204,13 @@ try:
     why = wait_for(lambda: stuck_reason(cid), 60)
     ok(why and "quarantined" in why, "a plugin crashing 3 times in a row is quarantined", why)
     ok("plugin segv quarantined" in open(log_path).read(), "the log says it was quarantined")
+    plist = {p["name"]: p for p in call("plugins")["result"]["plugins"]}
+    ok(plist.get("recorder", {}).get("version") == "0" and plist["recorder"].get("abi") == "1.0",
+       "`plugins` lists each plugin with its version and ABI", plist.get("recorder"))
+    ok("built for plugin ABI 2" in plist.get("badmajor", {}).get("error", ""),
+       "`plugins` says why a plugin is refused", plist.get("badmajor"))
+    ok(plist.get("segv", {}).get("quarantined") is True and plist["recorder"]["quarantined"] is False,
+       "`plugins` shows the quarantined one", plist.get("segv"))
 
     r = call("new", workflow="bad-plugins", fields={"quantity": 1})
     ok(r.get("ok") and d.poll() is None, "the daemon keeps serving after all of them")
