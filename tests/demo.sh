@@ -24,5 +24,8 @@ for wf in workflows/*.yaml; do
 done
 "$docket" graph --format mermaid workflows/customer-service.yaml
 
+step "Run the shipped workflows end to end: docketd, its plugin hosts and every automatic stage"
+python3 tests/demo_plugins.py "$build"
+
 step "Done"
 echo "Open $out/*.svg to see the flows."

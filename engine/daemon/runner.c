@@ -617,6 +617,7 @@ static int send_job(struct host *hs, struct job *j, docket_err *err)
 static void dispatch(docket_runner *r)
 {
 	uint64_t now = uv_hrtime(), next = UINT64_MAX;
+	bool full = false;      /* every host busy: only quarantines and jitter left */
 	struct job *j;
 
 again:
@@ -640,8 +641,12 @@ again:
 				next = j->not_before_ns;
 			continue;
 		}
-		if (idle_host(r, &hs, &err) == 0 && !hs)
-			continue;  /* every host busy: wait for one */
+		if (full)
+			continue;
+		if (idle_host(r, &hs, &err) == 0 && !hs) {
+			full = true;    /* wait for a host to finish */
+			continue;
+		}
 		if (!hs || send_job(hs, j, &err)) {
 			logf_(r, DOCKET_RLOG_ERROR, "%s", err.msg);
 			deliverf(r, j, DOCKET_RUNNER_RETRY, "%s", err.msg);
