@@ -101,6 +101,7 @@ int cli_bad_option(struct cli *cli, int c, char **argv);
 int cmd_version(struct cli *cli, int argc, char **argv);
 int cmd_validate(struct cli *cli, int argc, char **argv);
 int cmd_graph(struct cli *cli, int argc, char **argv);
+int cmd_plugin_run(struct cli *cli, int argc, char **argv);
 
 /* cmd_case.c: one case at a time */
 int cmd_new(struct cli *cli, int argc, char **argv);

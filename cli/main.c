@@ -109,6 +109,22 @@ static const struct verb verbs[] = {
 	 "whether docketd runs on this home, and who you are to it",
 	 "  --json   {server, version, protocol, user, roles, admin}",
 	 "docket --home /srv/docket status"},
+	{"plugin-run", cmd_plugin_run, VERB_OFFLINE | VERB_JSON,
+	 "PLUGIN --case FILE.json [--with KEY=VALUE]... [--workflow FILE --stage STAGE]",
+	 "run one plugin on a case through the plugin host, outside any workflow",
+	 "  --case FILE.json         the case (as `docket show --json` prints it) or its fields\n"
+	 "  -s, --set FIELD=VALUE    set a field of the case (VALUE is JSON or a string)\n"
+	 "  --with KEY=VALUE         with: configuration; VALUE is JSON or a string,\n"
+	 "                           dots in KEY nest (--with lead_times.rush=5d)\n"
+	 "  --workflow FILE --stage STAGE   take with: and the events from that stage\n"
+	 "  --events A,B             the events the stage declares (default: any)\n"
+	 "  --plugins DIR            where PLUGIN.so is (default $DOCKET_PLUGINS, else installed)\n"
+	 "  --key KEY, --attempt N   the idempotency key and attempt the plugin sees\n"
+	 "  --timeout DURATION       kill the plugin after this long (default 30s)\n"
+	 "  --json                   print the outcome as JSON\n"
+	 "Exit 0 when the plugin emitted an event, 1 otherwise.  Plugins that keep files\n"
+	 "use the home (--home before the verb) when that directory exists.",
+	 "docket plugin-run price --case lead.json --workflow workflows/sales-lead.yaml --stage proposal"},
 	{"version", cmd_version, VERB_OFFLINE | VERB_JSON, "",
 	 "print the version", NULL, "docket version"},
 };

@@ -231,7 +231,9 @@ int docket_engine_timers_due(docket_engine *eng, int64_t now, size_t max,
 
 /* Action runs due at `now`, earliest first, at most max (0: 100):
  * [{"case","entry","attempt","key","workflow","stage","plugin","with",
- * "timeout_ms","fields"}].  `key` (case id and stage entry) is the same on
+ * "timeout_ms","fields","at_ms"}] (at_ms: when the run became due, ms
+ * since the epoch; with now = INT64_MAX the runs not yet due come last,
+ * so the daemon learns when to look again).  `key` (case id and stage entry) is the same on
  * every attempt: the idempotency key.  Reading does not claim: the daemon
  * must not start a run it already has in flight.  Answer each with an
  * ACTION_EVENT, ACTION_DONE, ACTION_RETRY or ACTION_FAIL operation. */

@@ -157,13 +157,13 @@ int docket_engine_outbox_due(docket_engine *eng, int64_t now, size_t max,
 		docket_id_format(d, kp + 8, id);
 		snprintf(key, sizeof key, "%s#%u", id, entry);
 		json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:s, s:O,"
-						     " s:I, s:o}",
+						     " s:I, s:o, s:I}",
 			"case", id, "entry", (json_int_t)entry,
 			"attempt", (json_int_t)docket_rd32((uint8_t *)v.mv_data + 8),
 			"key", key, "workflow", d->wf->name, "stage", st->name,
 			"plugin", a->plugin, "with", a->with,
 			"timeout_ms", (json_int_t)(a->timeout_s * 1000),
-			"fields", fields_json(d, &eng->c)));
+			"fields", fields_json(d, &eng->c), "at_ms", (json_int_t)nb));
 	}
 	rc = rc == 0 || rc == MDB_NOTFOUND ? 0 : docket_store_err(err, rc, "reading the outbox");
 	mdb_cursor_close(cur);

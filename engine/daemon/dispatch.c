@@ -201,8 +201,7 @@ static int run_read(docketd *d, const docket_actor *who, const docketd_call *c,
 		*out = status(d);
 		return 0;
 	case DOCKETD_OP_PLUGINS:
-		/* The plugin host is the next issue: none are loaded yet. */
-		*out = json_pack("{s:[]}", "plugins");
+		*out = docketd_actions_plugins(d);
 		return 0;
 	case DOCKETD_OP_WORKFLOWS:
 		return workflows(d, out, err);

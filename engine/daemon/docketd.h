@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "actions.h"
 #include "clock.h"
 #include "commit.h"
 #include "settings.h"
@@ -35,6 +36,7 @@ struct docketd {
 	docketd_server srv;
 	docketd_commit cm;
 	docketd_clock clk;
+	docketd_actions act;         /* stage plugins (actions.h) */
 	uv_signal_t sigs[5];
 	int nsigs;
 	uv_mutex_t eng_lock;        /* see docketd_engine_lock */

@@ -208,6 +208,7 @@ json_t *docketd_reload(docketd *d)
 	docketd_info("reloading %s and %s", d->cfg_path, d->workflows_dir);
 	json_t *cfg = reload_config(d);
 	docketd_load_workflows(d, &report, &n);
+	docketd_actions_reloaded(d);
 	json_object_set_new(report, "config", cfg);
 	docketd_info("reload: %zu workflow file%s loaded, %zu refused", n, n == 1 ? "" : "s",
 		     json_array_size(json_object_get(report, "refused")));

@@ -67,7 +67,7 @@ static void all_closed(docketd *d)
 
 static void finish_stop(docketd *d)
 {
-	if (!d->stopping || stop_phase != 0 || !docketd_commit_idle(d))
+	if (!d->stopping || stop_phase != 0 || !docketd_commit_idle(d) || !docketd_actions_idle(d))
 		return;
 	stop_phase = 1;
 	docketd_server_close_all(d, all_closed);
@@ -80,7 +80,7 @@ void docketd_after_commit(docketd *d)
 		return;
 	}
 	docketd_clock_check(d);
-	/* The plugin runner hooks in here: outbox_due -> jobs it has not started. */
+	docketd_actions_check(d);
 }
 
 static void begin_stop(docketd *d, const char *why)
@@ -95,6 +95,7 @@ static void begin_stop(docketd *d, const char *why)
 		     d->cm.busy ? "a commit in flight" : "no commit in flight");
 	docketd_server_stop(d);
 	docketd_clock_stop(d);
+	docketd_actions_stop(d);
 	uv_timer_stop(&maintain_timer);
 	finish_stop(d);
 }
@@ -378,6 +379,10 @@ static int serve(docketd *d)
 	if ((rc = docketd_commit_start(d)) || (rc = watch_signals(d)) ||
 	    (rc = docketd_clock_start(d))) {
 		fprintf(stderr, "docketd: %s\n", uv_strerror(rc));
+		goto fail;
+	}
+	if (docketd_actions_start(d, &err)) {
+		fprintf(stderr, "docketd: %s\n", err.msg);
 		goto fail;
 	}
 	uv_timer_init(&loop, &maintain_timer);
