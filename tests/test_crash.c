@@ -26,7 +26,7 @@
 #include "engine_util.h"
 #include "order_wf.h"
 
-#define MAXCASES 100000
+#define MAXCASES 1000000
 
 /* Under AddressSanitizer every nested transaction (LMDB allocates ~3 MB
  * for one) is slow, so the child uses small batches to get as many
