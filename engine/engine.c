@@ -314,6 +314,9 @@ static int hist_write(struct ctx *x, docket_hist *h)
 	uint8_t key[8];
 	int rc;
 
+	if (c->seq == UINT32_MAX)
+		return docket_err_set(x->err, DOCKET_ELIMIT, "case %s has the most history entries "
+				      "a case may have", x->r->id);
 	h->seq = c->seq + 1;
 	h->prev = c->head;
 	if ((rc = docket_hist_encode(h, &x->eng->out)))
@@ -1132,8 +1135,13 @@ static int op_retry(struct ctx *x, const docket_op *op)
 
 static int run_op(struct ctx *x, const docket_op *op)
 {
-	if (op->kind <= DOCKET_OP_RETRY && (!op->actor || !op->actor->name || !*op->actor->name))
-		return docket_err_set(x->err, DOCKET_EINVAL, "operation without an actor");
+	if (op->kind <= DOCKET_OP_RETRY) {
+		const char *n = op->actor ? op->actor->name : NULL;
+		if (!n || !*n || strlen(n) > DOCKET_NAME_MAX || !docket_utf8_valid(n, strlen(n)))
+			return docket_err_set(x->err, DOCKET_EINVAL,
+				"an operation needs an actor: a name of 1 to %d bytes of UTF-8",
+				DOCKET_NAME_MAX);
+	}
 	switch (op->kind) {
 	case DOCKET_OP_CREATE: return op_create(x, op);
 	case DOCKET_OP_FIRE: return op_fire(x, op);

@@ -99,6 +99,9 @@ int docket_store_grow(docket_store *s, docket_err *err)
 
 	if (!docket_store_owned(s))
 		return forked(err);
+	if (atomic_load(&s->copying))
+		return docket_err_set(err, DOCKET_EBUSY,
+			"the store must grow but a backup is reading it; try again after it");
 	if (want > DOCKET_MAP_LIMIT || want < s->mapsize)
 		return docket_err_set(err, DOCKET_ELIMIT,
 			"store map cannot grow past %zu bytes", s->mapsize);
@@ -275,7 +278,9 @@ int docket_store_backup(docket_store *s, const char *dir, docket_err *err)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return docket_err_set(err, DOCKET_EIO, "%s: %s", tmp, strerror(errno));
+	atomic_fetch_add(&s->copying, 1);
 	rc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
+	atomic_fetch_sub(&s->copying, 1);
 	if (rc) {
 		rc = docket_store_err(err, rc, "copying the store");
 		goto fail;

@@ -11,6 +11,7 @@
 #ifndef DOCKET_STORE_H
 #define DOCKET_STORE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -47,6 +48,9 @@ typedef struct docket_store {
 	pid_t pid;          /* the process that opened it */
 	size_t mapsize;
 	int lockfd;         /* -1 unless exclusive */
+	/* A backup (possibly in another thread) reads the map: it must not
+	 * be remapped meanwhile. */
+	atomic_int copying;
 	char *path;         /* HOME/store.mdb */
 } docket_store;
 
@@ -66,7 +70,8 @@ void docket_store_close(docket_store *s);
 int docket_store_begin(docket_store *s, MDB_txn *parent, unsigned flags,
 		       MDB_txn **txn, docket_err *err);
 
-/* Double the map.  No transaction of this process may be open. */
+/* Double the map.  No transaction of this process may be open; while a
+ * backup runs this is DOCKET_EBUSY. */
 int docket_store_grow(docket_store *s, docket_err *err);
 
 /* Turn an LMDB result into a DOCKET_E* code with `what` in the message:
