@@ -112,6 +112,7 @@ void docket_catalog_free(docket_catalog *cat)
 		def_free(cat->defs[i]);
 	free(cat->defs);
 	free(cat->wfs);
+	pthread_mutex_destroy(&cat->lock);
 	memset(cat, 0, sizeof *cat);
 }
 
@@ -159,8 +160,8 @@ static int stage_ids(docket_store *st, MDB_txn *txn, docket_def *d, bool create,
 	return 0;
 }
 
-int docket_catalog_def(docket_catalog *cat, docket_store *st, MDB_txn *txn,
-		       uint32_t defno, docket_def **out, docket_err *err)
+static int def_get(docket_catalog *cat, docket_store *st, MDB_txn *txn,
+		   uint32_t defno, docket_def **out, docket_err *err)
 {
 	uint8_t key[4], raw[32];
 	MDB_val k = {4, key}, v;
@@ -215,6 +216,15 @@ fail:
 	return rc;
 }
 
+int docket_catalog_def(docket_catalog *cat, docket_store *st, MDB_txn *txn,
+		       uint32_t defno, docket_def **out, docket_err *err)
+{
+	pthread_mutex_lock(&cat->lock);
+	int rc = def_get(cat, st, txn, defno, out, err);
+	pthread_mutex_unlock(&cat->lock);
+	return rc;
+}
+
 docket_wfent *docket_catalog_find(docket_catalog *cat, const char *name)
 {
 	for (size_t i = 0; i < cat->nwfs; i++)
@@ -254,6 +264,7 @@ int docket_catalog_open(docket_catalog *cat, docket_store *st, MDB_txn *txn, doc
 	int rc;
 
 	memset(cat, 0, sizeof *cat);
+	pthread_mutex_init(&cat->lock, NULL);
 	if ((rc = mdb_cursor_open(txn, st->workflows, &cur)))
 		return mdberr(err, rc, "reading workflows");
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
@@ -401,8 +412,13 @@ int docket_catalog_install(docket_catalog *cat, docket_store *st, docket_workflo
 			rc = mdberr(err, mdb_txn_commit(txn), "committing the definition");
 		else
 			mdb_txn_abort(txn);
-		if (rc == 0 && fresh && (rc = cache_def(cat, fresh, err)) == 0)
-			fresh = NULL;   /* the cache owns it, and wf with it */
+		if (rc == 0 && fresh) {
+			pthread_mutex_lock(&cat->lock);
+			rc = cache_def(cat, fresh, err);
+			pthread_mutex_unlock(&cat->lock);
+			if (rc == 0)
+				fresh = NULL;   /* the cache owns it, and wf with it */
+		}
 		if (rc == 0 && info->became_current)
 			rc = set_current(cat, d->wfno, d, err);
 		if (fresh) {

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include <lmdb.h>
+#include <pthread.h>
 
 #include "engine.h"
 #include "store.h"
@@ -54,6 +55,10 @@ typedef struct docket_catalog {
 	size_t ndefs;
 	docket_wfent *wfs;
 	size_t nwfs;
+	/* Guards defs: a read and a write may load old definitions at once.
+	 * wfs changes only on install, which the caller keeps from running
+	 * beside anything else. */
+	pthread_mutex_t lock;
 } docket_catalog;
 
 /* Load the current definition of every workflow.  Definitions that only

@@ -87,7 +87,7 @@ static void check_fields(struct chk *k, const docket_def *d, const docket_case *
 
 static void check_history(struct chk *k, const docket_case *c, const uint8_t *ckey)
 {
-	docket_hist *h = &k->eng->h;
+	docket_hist *h = &k->eng->rd.h;
 	uint64_t g = c->head;
 	uint8_t key[8];
 
@@ -195,7 +195,7 @@ static void check_case(struct chk *k, const uint8_t *ckey)
 	docket_engine *eng = k->eng;
 	docket_def *d;
 	docket_err e;
-	int rc = docket_case_load(eng, k->txn, ckey, &eng->c, &d, &e);
+	int rc = docket_case_load(eng, &eng->rd.rec, k->txn, ckey, &eng->rd.c, &d, &e);
 
 	note_prefix(k, ckey);
 	if (rc) {
@@ -206,9 +206,9 @@ static void check_case(struct chk *k, const uint8_t *ckey)
 	docket_id_format(d, ckey, k->id);
 	if (docket_rd32(ckey) != d->prefixno)
 		problem(k, "%s: id prefix differs from its workflow's", k->id);
-	check_fields(k, d, &eng->c);
-	check_indexes(k, d, &eng->c, ckey);
-	check_history(k, &eng->c, ckey);
+	check_fields(k, d, &eng->rd.c);
+	check_indexes(k, d, &eng->rd.c, ckey);
+	check_history(k, &eng->rd.c, ckey);
 }
 
 static uint64_t count(struct chk *k, MDB_dbi dbi)
@@ -311,7 +311,7 @@ int docket_engine_check(docket_engine *eng, json_t **problems, docket_err *err)
 	rc = k.nproblems ? docket_err_set(err, DOCKET_ECORRUPT, "store check found %zu problem%s",
 					  k.nproblems, k.nproblems == 1 ? "" : "s") : 0;
 out:
-	mdb_txn_abort(k.txn);
+	docket_store_end_read(&eng->st, k.txn);
 	free(k.pfx);
 	if (problems && (rc == 0 || rc == DOCKET_ECORRUPT))
 		*problems = k.problems;

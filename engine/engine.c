@@ -57,7 +57,7 @@ int docket_engine_open(const char *home, const docket_engine_opts *opts,
 	if ((rc = docket_store_begin(&eng->st, NULL, MDB_RDONLY, &txn, err)))
 		goto err;
 	rc = docket_catalog_open(&eng->cat, &eng->st, txn, err);
-	mdb_txn_abort(txn);
+	docket_store_end_read(&eng->st, txn);
 	if (rc)
 		goto err;
 	*out = eng;
@@ -75,6 +75,7 @@ void docket_engine_close(docket_engine *eng)
 	docket_store_close(&eng->st);
 	docket_buf_free(&eng->rec);
 	docket_buf_free(&eng->out);
+	docket_buf_free(&eng->rd.rec);
 	free(eng);
 }
 
@@ -196,7 +197,7 @@ void docket_id_format(const docket_def *d, const uint8_t *ckey, char buf[DOCKET_
 		 (unsigned long long)docket_rd64(ckey + 4));
 }
 
-int docket_case_load(docket_engine *eng, MDB_txn *txn, const uint8_t *ckey,
+int docket_case_load(docket_engine *eng, docket_buf *rec, MDB_txn *txn, const uint8_t *ckey,
 		     docket_case *c, docket_def **d, docket_err *err)
 {
 	MDB_val k = {DOCKET_CKEY, (void *)ckey}, v;
@@ -208,15 +209,15 @@ int docket_case_load(docket_engine *eng, MDB_txn *txn, const uint8_t *ckey,
 		return DOCKET_ENOENT;
 	if (rc)
 		return docket_store_err(err, rc, "reading a case");
-	docket_buf_reset(&eng->rec);
-	docket_buf_put(&eng->rec, v.mv_data, v.mv_size);
-	if (eng->rec.oom)
+	docket_buf_reset(rec);
+	docket_buf_put(rec, v.mv_data, v.mv_size);
+	if (rec->oom)
 		return docket_err_set(err, DOCKET_ENOMEM, "out of memory");
-	if (docket_case_defno(eng->rec.p, eng->rec.len, &defno))
+	if (docket_case_defno(rec->p, rec->len, &defno))
 		goto corrupt;
 	if ((rc = docket_catalog_def(&eng->cat, &eng->st, txn, defno, d, err)))
 		return rc;
-	if (docket_case_decode(eng->rec.p, eng->rec.len, (uint32_t)(*d)->wf->nfields, c) ||
+	if (docket_case_decode(rec->p, rec->len, (uint32_t)(*d)->wf->nfields, c) ||
 	    c->stage >= (*d)->wf->nstages)
 		goto corrupt;
 	return 0;
@@ -759,7 +760,7 @@ static int load(struct ctx *x, const char *id)
 	if (rc)
 		return rc;
 	x->c = &x->eng->c;
-	rc = docket_case_load(x->eng, x->txn, x->ckey, x->c, &x->d, x->err);
+	rc = docket_case_load(x->eng, &x->eng->rec, x->txn, x->ckey, x->c, &x->d, x->err);
 	if (rc == DOCKET_ENOENT)
 		return docket_err_set(x->err, DOCKET_ENOENT, "no case '%s'", id);
 	if (rc)

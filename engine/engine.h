@@ -9,8 +9,13 @@
  * others commit.  Reads return jansson documents with the stable keys of
  * the product contract and never take the write lock.
  *
- * Threading: an engine is used by one thread at a time.  After fork() the
- * child must open its own engine; the inherited one refuses every call.
+ * Threading: one thread may run docket_engine_apply (or install) while one
+ * other thread runs the reads (case, history, list, stuck, stats,
+ * workflows, next_deadline, timers_due, outbox_due, check); reads never
+ * wait for a batch's fsync.  Two applies, two reading threads, or install
+ * beside apply are not allowed: the caller serializes those.  Backup may
+ * run in a third thread.  After fork() the child must open its own engine;
+ * the inherited one refuses every call.
  *
  * Ownership: strings and JSON given to the engine are borrowed for the
  * length of the call.  JSON documents returned through `json_t **out` are
@@ -19,6 +24,9 @@
  */
 #ifndef DOCKET_ENGINE_H
 #define DOCKET_ENGINE_H
+
+/* Reads may run beside an apply in another thread (see above). */
+#define DOCKET_ENGINE_CONCURRENT_READS 1
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -36,9 +36,19 @@
 #define FAILED_ACTION 'A'
 #define FAILED_TIMER 'T'
 
+/* What a reader works on.  Writes (docket_engine_apply) use the engine's
+ * own buffers and reads use these, so one thread may apply a batch while
+ * another reads (engine.h states the contract). */
+struct docket_scratch {
+	docket_buf rec;         /* a copy of the record being read */
+	docket_case c;
+	docket_hist h;
+};
+
 struct docket_engine {
 	docket_store st;
 	docket_catalog cat;
+	struct docket_scratch rd;
 	int64_t (*now_ms)(void *ctx);
 	void *clock_ctx;
 	int64_t grace_ms;
@@ -73,9 +83,10 @@ void docket_id_unknown(docket_engine *eng, MDB_txn *txn, const uint8_t *ckey,
 		       char buf[DOCKET_ID_MAX]);
 
 /* Load the case at ckey into *c with its definition.  The record is copied
- * first (into eng->rec): strings in c stay valid across writes in the same
- * transaction, until the next load.  DOCKET_ENOENT when there is none. */
-int docket_case_load(docket_engine *eng, MDB_txn *txn, const uint8_t *ckey,
+ * first (into rec: the engine's own for writes, eng->rd.rec for reads):
+ * strings in c stay valid across writes in the same transaction, until the
+ * next load into rec.  DOCKET_ENOENT when there is none. */
+int docket_case_load(docket_engine *eng, docket_buf *rec, MDB_txn *txn, const uint8_t *ckey,
 		     docket_case *c, docket_def **d, docket_err *err);
 
 /* The actor's reading rights: every field for admin and system. */

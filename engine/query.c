@@ -152,7 +152,7 @@ static int load_id(docket_engine *eng, MDB_txn *txn, const char *id, uint8_t cke
 
 	if (rc)
 		return rc;
-	rc = docket_case_load(eng, txn, ckey, &eng->c, d, err);
+	rc = docket_case_load(eng, &eng->rd.rec, txn, ckey, &eng->rd.c, d, err);
 	if (rc == DOCKET_ENOENT)
 		return docket_err_set(err, DOCKET_ENOENT, "no case '%s'", id);
 	return rc;
@@ -170,11 +170,11 @@ int docket_engine_case(docket_engine *eng, const docket_actor *who,
 	if ((rc = read_begin(eng, &txn, err)))
 		return rc;
 	if ((rc = load_id(eng, txn, id, ckey, &d, err)) == 0) {
-		*out = case_json(eng, txn, who, d, &eng->c, ckey);
+		*out = case_json(eng, txn, who, d, &eng->rd.c, ckey);
 		if (!*out)
 			rc = docket_err_set(err, DOCKET_ENOMEM, "out of memory");
 	}
-	mdb_txn_abort(txn);
+	docket_store_end_read(&eng->st, txn);
 	return rc;
 }
 
@@ -233,8 +233,8 @@ int docket_engine_history(docket_engine *eng, const docket_actor *who,
 	if ((rc = load_id(eng, txn, id, ckey, &d, err)))
 		goto out;
 	/* Walk the chain back from the newest entry, then emit oldest first. */
-	uint32_t n = eng->c.seq;
-	uint64_t g = eng->c.head;
+	uint32_t n = eng->rd.c.seq;
+	uint64_t g = eng->rd.c.head;
 	keys = malloc((n ? n : 1) * sizeof *keys);
 	arr = json_array();
 	if (!keys || !arr) {
@@ -246,11 +246,11 @@ int docket_engine_history(docket_engine *eng, const docket_actor *who,
 		docket_be64(key, g);
 		keys[i - 1] = g;
 		if (mdb_get(txn, eng->st.history, &k, &v) ||
-		    docket_hist_decode(v.mv_data, v.mv_size, &eng->h) || eng->h.seq != i) {
+		    docket_hist_decode(v.mv_data, v.mv_size, &eng->rd.h) || eng->rd.h.seq != i) {
 			rc = docket_err_set(err, DOCKET_ECORRUPT, "history of %s is broken at %u", id, i);
 			goto out;
 		}
-		g = eng->h.prev;
+		g = eng->rd.h.prev;
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		MDB_val k = {8, key}, v;
@@ -258,17 +258,17 @@ int docket_engine_history(docket_engine *eng, const docket_actor *who,
 		docket_be64(key, keys[i]);
 		if ((rc = docket_store_err(err, mdb_get(txn, eng->st.history, &k, &v), "reading history")))
 			goto out;
-		docket_hist_decode(v.mv_data, v.mv_size, &eng->h);
-		if ((rc = docket_catalog_def(&eng->cat, &eng->st, txn, eng->h.defno, &hd, err)))
+		docket_hist_decode(v.mv_data, v.mv_size, &eng->rd.h);
+		if ((rc = docket_catalog_def(&eng->cat, &eng->st, txn, eng->rd.h.defno, &hd, err)))
 			goto out;
-		json_array_append_new(arr, hist_json(hd, &eng->h, who));
+		json_array_append_new(arr, hist_json(hd, &eng->rd.h, who));
 	}
 	*out = arr;
 	arr = NULL;
 out:
 	free(keys);
 	json_decref(arr);
-	mdb_txn_abort(txn);
+	docket_store_end_read(&eng->st, txn);
 	return rc;
 }
 
@@ -421,10 +421,10 @@ int docket_engine_list(docket_engine *eng, const docket_actor *who,
 		const uint8_t *ckey = (const uint8_t *)k.mv_data + sc.klen - DOCKET_CKEY;
 		memcpy(last, k.mv_data, sc.klen);
 		have = true;
-		if (docket_case_load(eng, txn, ckey, &eng->c, &d, NULL))
+		if (docket_case_load(eng, &eng->rd.rec, txn, ckey, &eng->rd.c, &d, NULL))
 			continue;   /* check reports it; a list goes on */
-		if (list_keep(q, w, d, &eng->c))
-			json_array_append_new(arr, case_json(eng, txn, who, d, &eng->c, ckey));
+		if (list_keep(q, w, d, &eng->rd.c))
+			json_array_append_new(arr, case_json(eng, txn, who, d, &eng->rd.c, ckey));
 	}
 	rc = rc == 0 || rc == MDB_NOTFOUND ? 0 : docket_store_err(err, rc, "listing cases");
 	if (more && have) {
@@ -434,7 +434,7 @@ int docket_engine_list(docket_engine *eng, const docket_actor *who,
 done:
 	if (cur)
 		mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
+	docket_store_end_read(&eng->st, txn);
 fail:
 	if (rc) {
 		json_decref(arr);
@@ -543,9 +543,9 @@ static json_t *stuck_row(docket_engine *eng, MDB_txn *txn, const struct stuck *e
 	const char *reason;
 	size_t rl = 0;
 
-	if (docket_case_load(eng, txn, e->ckey, &eng->c, &d, NULL))
+	if (docket_case_load(eng, &eng->rd.rec, txn, e->ckey, &eng->rd.c, &d, NULL))
 		return NULL;
-	const docket_case *c = &eng->c;
+	const docket_case *c = &eng->rd.c;
 	const docket_stage *st = &d->wf->stages[c->stage];
 	docket_id_format(d, e->ckey, id);
 	switch (e->why) {
@@ -604,7 +604,7 @@ int docket_engine_stuck(docket_engine *eng, const docket_actor *who,
 		rc = docket_err_set(err, DOCKET_ENOMEM, "out of memory");
 out:
 	free(s.v);
-	mdb_txn_abort(txn);
+	docket_store_end_read(&eng->st, txn);
 	return rc;
 }
 
@@ -753,7 +753,7 @@ int docket_engine_stats(docket_engine *eng, const docket_actor *who,
 		if (o)
 			json_array_append_new(arr, o);
 	}
-	mdb_txn_abort(txn);
+	docket_store_end_read(&eng->st, txn);
 	if (rc) {
 		json_decref(arr);
 		return rc;
@@ -793,7 +793,7 @@ int docket_engine_workflows(docket_engine *eng, json_t **out, docket_err *err)
 			"stages", stages, "definitions", ndefs,
 			"installed_at", docket_time_json(d->installed_at)));
 	}
-	mdb_txn_abort(txn);
+	docket_store_end_read(&eng->st, txn);
 	*out = arr;
 	return 0;
 }

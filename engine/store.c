@@ -68,6 +68,9 @@ int docket_store_begin(docket_store *s, MDB_txn *parent, unsigned flags,
 
 	if (!docket_store_owned(s))
 		return forked(err);
+	bool reader = (flags & MDB_RDONLY) && !parent;
+	if (reader)
+		pthread_rwlock_rdlock(&s->maplock);
 	for (;;) {
 		rc = mdb_txn_begin(s->env, parent, flags, txn);
 		if (rc == MDB_MAP_RESIZED && !parent) {
@@ -87,9 +90,18 @@ int docket_store_begin(docket_store *s, MDB_txn *parent, unsigned flags,
 		}
 		break;
 	}
-	if (rc)
+	if (rc) {
 		*txn = NULL;
+		if (reader)
+			pthread_rwlock_unlock(&s->maplock);
+	}
 	return docket_store_err(err, rc, "beginning a transaction");
+}
+
+void docket_store_end_read(docket_store *s, MDB_txn *txn)
+{
+	mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&s->maplock);
 }
 
 int docket_store_grow(docket_store *s, docket_err *err)
@@ -105,7 +117,9 @@ int docket_store_grow(docket_store *s, docket_err *err)
 	if (want > DOCKET_MAP_LIMIT || want < s->mapsize)
 		return docket_err_set(err, DOCKET_ELIMIT,
 			"store map cannot grow past %zu bytes", s->mapsize);
+	pthread_rwlock_wrlock(&s->maplock);
 	rc = mdb_env_set_mapsize(s->env, want);
+	pthread_rwlock_unlock(&s->maplock);
 	if (rc)
 		return docket_store_err(err, rc, "growing the store map");
 	s->mapsize = want;
@@ -199,6 +213,8 @@ int docket_store_open(docket_store *s, const char *home, bool nosync, size_t map
 
 	memset(s, 0, sizeof *s);
 	s->lockfd = -1;
+	pthread_rwlock_init(&s->maplock, NULL);
+	s->maplock_ready = true;
 	s->pid = getpid();
 	if (mkdir(home, 0700) < 0 && errno != EEXIST)
 		return docket_err_set(err, DOCKET_EIO, "%s: %s", home, strerror(errno));
@@ -246,6 +262,9 @@ void docket_store_close(docket_store *s)
 	s->lockfd = -1;
 	free(s->path);
 	s->path = NULL;
+	if (s->maplock_ready)
+		pthread_rwlock_destroy(&s->maplock);
+	s->maplock_ready = false;
 }
 
 static int sync_dir(const char *dir)

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include <lmdb.h>
+#include <pthread.h>
 
 #include "error.h"
 
@@ -51,6 +52,11 @@ typedef struct docket_store {
 	/* A backup (possibly in another thread) reads the map: it must not
 	 * be remapped meanwhile. */
 	atomic_int copying;
+	/* Read transactions hold it shared; growing the map holds it alone,
+	 * because mdb_env_set_mapsize needs no transaction open in the
+	 * process, and reads may run in another thread than writes. */
+	pthread_rwlock_t maplock;
+	bool maplock_ready;
 	char *path;         /* HOME/store.mdb */
 } docket_store;
 
@@ -70,8 +76,12 @@ void docket_store_close(docket_store *s);
 int docket_store_begin(docket_store *s, MDB_txn *parent, unsigned flags,
 		       MDB_txn **txn, docket_err *err);
 
-/* Double the map.  No transaction of this process may be open; while a
- * backup runs this is DOCKET_EBUSY. */
+/* End a read transaction begun with docket_store_begin(MDB_RDONLY). */
+void docket_store_end_read(docket_store *s, MDB_txn *txn);
+
+/* Double the map.  The calling thread must have no transaction open; it
+ * waits for other threads' read transactions to end.  While a backup runs
+ * this is DOCKET_EBUSY. */
 int docket_store_grow(docket_store *s, docket_err *err);
 
 /* Turn an LMDB result into a DOCKET_E* code with `what` in the message:

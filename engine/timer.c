@@ -44,7 +44,7 @@ int docket_engine_next_deadline(docket_engine *eng, int64_t *at_ms, docket_err *
 	rc = first_time(txn, eng->st.timers, at_ms, &found, err);
 	if (rc == 0)
 		rc = first_time(txn, eng->st.outbox, at_ms, &found, err);
-	mdb_txn_abort(txn);
+	docket_store_end_read(&eng->st, txn);
 	if (rc == 0 && !found)
 		return docket_err_set(err, DOCKET_ENOENT, "nothing is scheduled");
 	return rc;
@@ -80,21 +80,21 @@ int docket_engine_timers_due(docket_engine *eng, int64_t now, size_t max,
 			break;
 		if (k.mv_size != KEY_TIMER)
 			continue;
-		if (docket_case_load(eng, txn, kp + 8, &eng->c, &d, err))
+		if (docket_case_load(eng, &eng->rd.rec, txn, kp + 8, &eng->rd.c, &d, err))
 			continue;   /* check reports it; the loop must go on */
-		const docket_stage *st = &d->wf->stages[eng->c.stage];
+		const docket_stage *st = &d->wf->stages[eng->rd.c.stage];
 		if (kp[20] >= st->ntimers)
 			continue;
 		docket_id_format(d, kp + 8, id);
 		json_array_append_new(arr, json_pack("{s:s, s:I, s:i, s:s, s:o}",
-			"case", id, "entry", (json_int_t)eng->c.entry, "timer", kp[20],
+			"case", id, "entry", (json_int_t)eng->rd.c.entry, "timer", kp[20],
 			"event", st->events[st->timers[kp[20]].event].name,
 			"at", docket_time_json(at)));
 	}
 	rc = rc == 0 || rc == MDB_NOTFOUND ? 0 : docket_store_err(err, rc, "reading timers");
 	mdb_cursor_close(cur);
 done:
-	mdb_txn_abort(txn);
+	docket_store_end_read(&eng->st, txn);
 out:
 	if (rc) {
 		json_decref(arr);
@@ -147,12 +147,12 @@ int docket_engine_outbox_due(docket_engine *eng, int64_t now, size_t max,
 			break;
 		if (k.mv_size != KEY_OUTBOX || v.mv_size != 12)
 			continue;
-		if (docket_case_load(eng, txn, kp + 8, &eng->c, &d, err))
+		if (docket_case_load(eng, &eng->rd.rec, txn, kp + 8, &eng->rd.c, &d, err))
 			continue;
-		const docket_stage *st = &d->wf->stages[eng->c.stage];
+		const docket_stage *st = &d->wf->stages[eng->rd.c.stage];
 		const docket_action *a = st->action;
 		uint32_t entry = docket_rd32((uint8_t *)v.mv_data + 4);
-		if (!a || entry != eng->c.entry)
+		if (!a || entry != eng->rd.c.entry)
 			continue;
 		docket_id_format(d, kp + 8, id);
 		snprintf(key, sizeof key, "%s#%u", id, entry);
@@ -163,12 +163,12 @@ int docket_engine_outbox_due(docket_engine *eng, int64_t now, size_t max,
 			"key", key, "workflow", d->wf->name, "stage", st->name,
 			"plugin", a->plugin, "with", a->with,
 			"timeout_ms", (json_int_t)(a->timeout_s * 1000),
-			"fields", fields_json(d, &eng->c), "at_ms", (json_int_t)nb));
+			"fields", fields_json(d, &eng->rd.c), "at_ms", (json_int_t)nb));
 	}
 	rc = rc == 0 || rc == MDB_NOTFOUND ? 0 : docket_store_err(err, rc, "reading the outbox");
 	mdb_cursor_close(cur);
 done:
-	mdb_txn_abort(txn);
+	docket_store_end_read(&eng->st, txn);
 out:
 	if (rc) {
 		json_decref(arr);

@@ -142,13 +142,11 @@ void docketd_actions_check(docketd *d)
 	json_t *due, *e;
 	size_t i, n;
 
-	/* During a commit, wait for it to call us instead of for its lock. */
+	/* During a commit, wait for it to call us: it may bring more. */
 	if (!a->runner || d->stopping || d->cm.busy)
 		return;
-	docketd_engine_lock(d);
 	now = docket_engine_now(d->eng);
 	if (docket_engine_outbox_due(d->eng, now, DUE_MAX, &due, &err)) {
-		docketd_engine_unlock(d);
 		docketd_warn("reading the outbox: %s", err.msg);
 		return;
 	}
@@ -168,8 +166,6 @@ void docketd_actions_check(docketd *d)
 			next = json_integer_value(json_object_get(e, "at_ms"));
 		json_decref(later);
 	}
-	docketd_engine_unlock(d);
-	/* Outside the lock: the entries add_stage marked with "now". */
 	json_array_foreach(due, i, e) {
 		const char *key = json_string_value(json_object_get(e, "key"));
 		if (key && json_object_get(e, "now") && docket_runner_submit(a->runner, e, &err) &&

@@ -163,9 +163,7 @@ static size_t queue_due(docketd *d, int64_t now, uint64_t *stale_ms)
 	timer_job *t;
 
 	*stale_ms = 0;
-	docketd_engine_lock(d);
 	int rc = docket_engine_timers_due(d->eng, now, DUE_BATCH, &due, &err);
-	docketd_engine_unlock(d);
 	if (rc) {
 		docketd_warn("reading due timers: %s", err.msg);
 		return 0;
@@ -227,9 +225,7 @@ static bool earliest_timer(docketd *d, int64_t *at)
 	json_t *first;
 	bool ok = false;
 
-	docketd_engine_lock(d);
 	int rc = docket_engine_timers_due(d->eng, INT64_MAX, 1, &first, &err);
-	docketd_engine_unlock(d);
 	if (rc)
 		return false;
 	if (json_array_size(first))
@@ -264,9 +260,7 @@ void docketd_clock_check(docketd *d)
 		return;
 	uv_timer_stop(&d->clk.timer);
 	now = docket_engine_now(d->eng);
-	docketd_engine_lock(d);
 	rc = docket_engine_next_deadline(d->eng, &at, &err);
-	docketd_engine_unlock(d);
 	if (rc == DOCKET_ENOENT)
 		return;     /* nothing scheduled: the next commit re-checks */
 	if (rc) {

@@ -66,9 +66,7 @@ static void apply_work(uv_work_t *w)
 	docketd *d = w->data;
 	docketd_commit *cm = &d->cm;
 
-	docketd_engine_lock(d);
 	cm->rc = docket_engine_apply(d->eng, cm->ops, cm->n, cm->results);
-	docketd_engine_unlock(d);
 }
 
 /* Runs on the loop thread once the apply returned.  The queue stays busy

@@ -307,13 +307,9 @@ static json_t *answer(docketd *d, docketd_exchange *x, size_t i, const docket_re
 		*err = c->err;
 		*code = c->code;
 	} else if (r) {
-		docketd_engine_lock(d);
 		*code = write_result(d, x->actor, c, r, &res, err);
-		docketd_engine_unlock(d);
 	} else {
-		docketd_engine_lock(d);
 		*code = run_read(d, x->actor, c, &res, err);
-		docketd_engine_unlock(d);
 		if (*code == 0 && !res)
 			*code = docket_err_set(err, DOCKET_ENOMEM, "out of memory");
 	}

@@ -39,35 +39,17 @@ struct docketd {
 	docketd_actions act;         /* stage plugins (actions.h) */
 	uv_signal_t sigs[5];
 	int nsigs;
-	uv_mutex_t eng_lock;        /* see docketd_engine_lock */
 	uint64_t started;           /* loop time at start, ms */
 	bool stopping;
 	bool reload_queued;         /* a SIGHUP reload is waiting its turn */
 };
 
-/* The engine's reads run on the loop thread while an apply may run on a
- * worker.  engine.h does not promise yet that this is safe (its scratch
- * buffers and definition cache are shared), so until it defines
- * DOCKET_ENGINE_CONCURRENT_READS the two take turns under eng_lock: a read
- * that arrives during a commit waits for it.  Reads made while no commit
- * is in flight (replies after a commit, timers) never wait. */
-static inline void docketd_engine_lock(docketd *d)
-{
-#ifndef DOCKET_ENGINE_CONCURRENT_READS
-	uv_mutex_lock(&d->eng_lock);
-#else
-	(void)d;
+/* The engine's reads run on the loop thread while an apply runs on a
+ * worker (engine.h: DOCKET_ENGINE_CONCURRENT_READS), so a read never waits
+ * for a batch's fsync.  Installs (reload) wait for the batch in flight. */
+#if !DOCKET_ENGINE_CONCURRENT_READS
+#error "docketd needs an engine whose reads may run beside an apply"
 #endif
-}
-
-static inline void docketd_engine_unlock(docketd *d)
-{
-#ifndef DOCKET_ENGINE_CONCURRENT_READS
-	uv_mutex_unlock(&d->eng_lock);
-#else
-	(void)d;
-#endif
-}
 
 /* Everything to run after a commit returned: deadlines, and the plugin
  * runner's outbox when there is one.  Called by the group commit. */

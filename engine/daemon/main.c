@@ -345,7 +345,6 @@ static void defaults(docketd *d)
 static void cleanup(docketd *d)
 {
 	docket_engine_close(d->eng);
-	uv_mutex_destroy(&d->eng_lock);
 	docketd_config_free(d->cfg);
 	docketd_commit_free(&d->cm);
 	docketd_clock_free(&d->clk);
@@ -422,10 +421,6 @@ int main(int argc, char **argv)
 
 	memset(&d, 0, sizeof d);
 	signal(SIGPIPE, SIG_IGN);
-	if (uv_mutex_init(&d.eng_lock)) {
-		fprintf(stderr, "docketd: cannot create a mutex\n");
-		return 1;
-	}
 	if ((rc = parse_args(argc, argv, &d, &home)) >= 0) {
 		cleanup(&d);
 		return rc;
