@@ -17,11 +17,14 @@ PKGS := gcc meson ninja-build pkg-config python3 \
 	libcmocka-dev python3-yaml python3-jsonschema graphviz fonts-symbola \
 	valgrind scdoc
 FUZZ_PKGS := clang libclang-rt-dev
+# The peers of `make bench` (docs/performance.md): a PostgreSQL 15 server
+# and the client libraries its benchmark programs link.
+BENCH_PKGS := postgresql-15 libpq-dev libsqlite3-dev
 
 SANITIZE_ENV := ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
-.PHONY: all deps build asan test demo fuzz fuzz-deps clean
+.PHONY: all deps build asan test demo fuzz fuzz-deps bench bench-quick bench-deps clean
 
 all: build
 
@@ -58,6 +61,22 @@ fuzz: deps fuzz-deps
 		CC=clang meson setup $(FUZZ) -Dfuzz=true -Db_lundef=false
 	ninja -C $(FUZZ)
 	@sh tests/fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS)
+
+bench-deps:
+	@PKGS="$(BENCH_PKGS)" sh tests/install-deps.sh
+
+# Docket against PostgreSQL, SQLite and raw LMDB, one table from one run
+# (docs/performance.md).  meson builds the peers only when libpq and
+# sqlite3 are found, so a build configured before bench-deps is redone.
+bench: bench-deps build
+	@test -x $(BUILD)/bench/versus_pg || meson setup --reconfigure $(BUILD) >/dev/null
+	ninja -C $(BUILD)
+	@sh bench/run.sh $(BUILD) full
+
+bench-quick: bench-deps build
+	@test -x $(BUILD)/bench/versus_pg || meson setup --reconfigure $(BUILD) >/dev/null
+	ninja -C $(BUILD)
+	@sh bench/run.sh $(BUILD) quick
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(FUZZ)

@@ -15,6 +15,13 @@
  * given seconds; the total is divided by the wall time.  Both end with the
  * daemon's own figures from `status`: commits, operations per commit and
  * peak RSS.
+ *
+ * --workload sales-order: the side-by-side benchmark (bench/run.sh).
+ * --preload K first stores K closed cases of bench-sales-order in batches;
+ * then --clients N threads create cases and drive them along the route of
+ * versus.c to `closed` for --seconds, and one `result` line reports
+ * transitions/s, latency, the bytes docketd wrote per transition (its
+ * /proc/PID/io), its peak RSS and the operations per commit it achieved.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -30,6 +37,7 @@
 #include <jansson.h>
 
 #include "dclient.h"
+#include "versus.h"
 
 static const char *sock_path;
 static const char *as_user;
@@ -213,6 +221,156 @@ static void daemon_figures(json_t *before, json_t *after)
 	       num(after, "max_batch"), num(after, "rss_peak_kb"));
 }
 
+
+#define WF "bench-sales-order"
+
+static json_t *loads(const char *text)
+{
+	return json_loads(text, 0, NULL);
+}
+
+/* A reply to a batch with every result ok, or an error printed. */
+static int batch_ok(json_t *r, size_t n)
+{
+	json_t *rs = json_object_get(r, "results");
+	size_t i;
+	json_t *v;
+
+	if (!r || json_array_size(rs) != n)
+		goto bad;
+	json_array_foreach(rs, i, v)
+		if (!json_is_true(json_object_get(v, "ok")))
+			goto bad;
+	return 0;
+bad:;
+	char *dump = r ? json_dumps(r, 0) : NULL;
+	fprintf(stderr, "loadgen: preload batch failed: %.400s\n", dump ? dump : "no reply");
+	free(dump);
+	return -1;
+}
+
+static json_t *call_batch(dclient *c, json_t *ops)
+{
+	json_t *req = json_pack("{s:i, s:o}", "id", c->next_id++, "batch", ops);
+	json_t *r = NULL;
+
+	if (req && !dclient_send(c, req))
+		dclient_recv(c, &r, 120000);
+	json_decref(req);
+	return r;
+}
+
+/* k closed cases, 1000 to a batch: a batch of `new`, then one batch per
+ * step of the route for the cases it created. */
+static int preload(long k)
+{
+	dclient c;
+	char ids[1000][32];
+
+	if (dclient_open(&c, sock_path))
+		return -1;
+	for (long done = 0; done < k;) {
+		size_t n = (size_t)(k - done < 1000 ? k - done : 1000);
+		json_t *ops = json_array(), *r, *v;
+		size_t i;
+
+		for (i = 0; i < n; i++)
+			json_array_append_new(ops, json_pack("{s:s, s:{s:s, s:o}}", "op", "new",
+				"args", "workflow", WF, "fields", loads(versus_new_fields)));
+		r = call_batch(&c, ops);
+		if (batch_ok(r, n))
+			return -1;
+		json_array_foreach(json_object_get(r, "results"), i, v)
+			snprintf(ids[i], sizeof ids[i], "%s", json_string_value(json_object_get(
+				json_object_get(v, "result"), "id")));
+		json_decref(r);
+		for (int s = 0; s < VERSUS_STEPS; s++) {
+			ops = json_array();
+			for (i = 0; i < n; i++)
+				json_array_append_new(ops, json_pack("{s:s, s:{s:s, s:s, s:o}}",
+					"op", "advance", "args", "case", ids[i], "event",
+					versus_route[s].event, "fields", loads(versus_route[s].fields)));
+			r = call_batch(&c, ops);
+			if (batch_ok(r, n))
+				return -1;
+			json_decref(r);
+		}
+		done += (long)n;
+	}
+	dclient_close(&c);
+	return 0;
+}
+
+static void *sales_open(int client, void *arg)
+{
+	dclient *c = malloc(sizeof *c);
+
+	(void)client;
+	(void)arg;
+	if (c && dclient_open(c, sock_path)) {
+		fprintf(stderr, "loadgen: cannot connect to %s\n", sock_path);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static int sales_create(void *st, char *id, size_t size)
+{
+	json_t *r = dclient_call(st, as_user, "new", json_pack("{s:s, s:o}", "workflow", WF,
+				 "fields", loads(versus_new_fields)));
+	const char *s = json_string_value(json_object_get(json_object_get(r, "result"), "id"));
+
+	if (!s) {
+		char *dump = r ? json_dumps(r, 0) : NULL;
+		fprintf(stderr, "loadgen: new " WF " failed: %s\n", dump ? dump : "no reply");
+		free(dump);
+		json_decref(r);
+		return -1;
+	}
+	snprintf(id, size, "%s", s);
+	json_decref(r);
+	return 0;
+}
+
+static int sales_advance(void *st, const char *id, const versus_step *step)
+{
+	return request_ok(st, "advance", json_pack("{s:s, s:s, s:o}", "case", id, "event",
+			  step->event, "fields", loads(step->fields)));
+}
+
+static void sales_close(void *st)
+{
+	dclient_close(st);
+	free(st);
+}
+
+static int sales_order(long preload_k, int clients, double seconds)
+{
+	static const versus_peer peer = {sales_open, sales_create, sales_advance, sales_close};
+	versus_result r;
+
+	if (preload_k > 0 && preload(preload_k))
+		return 1;
+	if (!clients)
+		return 0;
+	json_t *before = daemon_status();
+	pid_t pid = (pid_t)num(before, "pid");
+	long long w0 = versus_write_bytes(pid);
+	int rc = versus_run(&peer, NULL, clients, seconds, &r);
+	long long w1 = versus_write_bytes(pid);
+	json_t *after = daemon_status();
+	long long commits = num(after, "commits") - num(before, "commits");
+	long long ops = num(after, "ops") - num(before, "ops");
+
+	versus_print("docket", clients, &r,
+		     r.transitions && w0 >= 0 && w1 >= 0 ? (double)(w1 - w0) / (double)r.transitions : -1,
+		     num(after, "rss_peak_kb"), commits ? (double)ops / (double)commits : 0);
+	json_decref(before);
+	json_decref(after);
+	return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -221,10 +379,14 @@ int main(int argc, char **argv)
 		{"seconds", required_argument, NULL, 't'},
 		{"rtt", required_argument, NULL, 'r'},
 		{"as", required_argument, NULL, 'a'},
+		{"workload", required_argument, NULL, 'w'},
+		{"preload", required_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	int clients = 0, n = 0, o, rc = 0;
+	const char *workload = NULL;
+	long preload_k = 0;
 	double seconds = 10;
 
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -234,17 +396,28 @@ int main(int argc, char **argv)
 		case 't': seconds = atof(optarg); break;
 		case 'r': n = atoi(optarg); break;
 		case 'a': as_user = optarg; break;
+		case 'w': workload = optarg; break;
+		case 'p': preload_k = atol(optarg); break;
 		default:
 			fprintf(stderr, "usage: loadgen --socket PATH [--rtt N] [--clients N "
-				"[--seconds S]] [--as USER]\n");
+				"[--seconds S]] [--as USER] [--workload sales-order "
+				"[--preload K]]\n");
 			return o == 'h' ? 0 : 2;
 		}
 	}
-	if (!sock_path || (!clients && !n) || clients < 0 || n < 0 || seconds <= 0) {
+	if (!sock_path || (!clients && !n && !workload) || clients < 0 || n < 0 || seconds <= 0) {
 		fprintf(stderr, "loadgen: give --socket and --rtt N or --clients N\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	if (workload) {
+		if (strcmp(workload, "sales-order") || (!clients && !preload_k)) {
+			fprintf(stderr, "loadgen: --workload sales-order needs --clients N "
+				"or --preload K\n");
+			return 2;
+		}
+		return sales_order(preload_k, clients, seconds);
+	}
 	json_t *before = daemon_status();
 	if (n)
 		rc |= rtt(n);
