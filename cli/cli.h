@@ -52,6 +52,10 @@ int cli_fail(const struct cli *cli, const char *fmt, ...)
  * printing help (the caller exits 0). */
 int cli_common_opts(struct cli *cli, int argc, char **argv);
 
+/* Where plugins are looked for: `given` (--plugins), else $DOCKET_PLUGINS,
+ * else the installed directory, else this build's. */
+const char *cli_plugins_dir(const char *given);
+
 /* --- Talking to docketd (request.c) ------------------------------------ */
 
 struct json_t;

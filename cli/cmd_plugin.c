@@ -118,7 +118,7 @@ static int from_workflow(struct cli *cli, const struct run_args *a, json_t **wit
 	return rc;
 }
 
-static const char *plugins_dir(const char *given)
+const char *cli_plugins_dir(const char *given)
 {
 	const char *env = getenv("DOCKET_PLUGINS");
 	struct stat st;
@@ -276,7 +276,7 @@ int cmd_plugin_run(struct cli *cli, int argc, char **argv)
 	}
 	docket_hostcall_opts ho = {
 		.host_path = docket_hostcall_default_host(DOCKET_PLUGIN_HOST, DOCKET_TREE_PLUGIN_HOST),
-		.plugins_dir = plugins_dir(a.plugins),
+		.plugins_dir = cli_plugins_dir(a.plugins),
 		/* Plugins that keep files (stock, invoice, ...) use the home; a
 		 * home that does not exist means none. */
 		.home = stat(cli->home, &st) == 0 && S_ISDIR(st.st_mode) ? cli->home : NULL,

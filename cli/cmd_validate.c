@@ -122,6 +122,16 @@ int cmd_validate(struct cli *cli, int argc, char **argv)
 		free(c);
 		return cli_usage_error(cli, "no workflow file given");
 	}
+	/* Without --plugins, check against the plugins docketd would load,
+	 * when there are any to check against. */
+	if (!opts.plugin_exists) {
+		const char *dir = cli_plugins_dir(NULL);
+		struct stat st;
+		if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+			opts.plugin_exists = plugin_in_dir;
+			opts.ctx = (void *)dir;
+		}
+	}
 	for (int i = 0; i < n; i++) {
 		docket_diags_init(&c[i].d, c[i].path);
 		docket_workflow_load_file(c[i].path, opts.plugin_exists ? &opts : NULL,

@@ -22,7 +22,8 @@
 static const struct verb verbs[] = {
 	{"validate", cmd_validate, VERB_OFFLINE | VERB_JSON, "FILE...",
 	 "check workflow files; every mistake as file:line:col",
-	 "  --plugins DIR   also check that each action's plugin is installed in DIR\n"
+	 "  --plugins DIR   where plugins are installed (default $DOCKET_PLUGINS, else the\n"
+	 "                  installed directory); each action's plugin must be there\n"
 	 "  --json          report as one JSON document",
 	 "docket validate workflows/*.yaml"},
 	{"graph", cmd_graph, VERB_OFFLINE, "FILE|WORKFLOW [--format dot|mermaid]",

@@ -55,6 +55,15 @@ err=$("$docket" validate "$src/workflows/sales-order.yaml" "$tmp/copy.yaml" 2>&1
 is "two workflows with one prefix fail" "$rc" 1
 has "the shared prefix is named" "$err" "prefix 'SO' is also used by workflow 'sales-order'"
 
+plugins=$(cd "$(dirname "$docket")/../plugins" && pwd)
+sed 's/plugin: stock$/plugin: stok/' "$src/workflows/sales-order.yaml" > "$tmp/stok.yaml"
+line=$(grep -n 'plugin: stok' "$tmp/stok.yaml" | cut -d: -f1)
+err=$(DOCKET_PLUGINS="$plugins" "$docket" validate "$tmp/stok.yaml" 2>&1 >/dev/null); rc=$?
+is "a plugin that is not installed fails validation" "$rc" 1
+has "the missing plugin is reported at its position" "$err" "$tmp/stok.yaml:$line:15: error: plugin 'stok' is not installed"
+err=$("$docket" validate --plugins "$tmp" "$src/workflows/sales-order.yaml" 2>&1 >/dev/null); rc=$?
+is "--plugins names the directory to check against" "$rc" 1
+
 printf 'workflow: [unclosed\n' > "$tmp/broken.yaml"
 err=$("$docket" validate "$tmp/broken.yaml" 2>&1 >/dev/null); rc=$?
 is "malformed YAML exits 1" "$rc" 1
