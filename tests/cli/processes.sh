@@ -89,6 +89,20 @@ is "notify: the notice is recorded on the case" "$(field_of "$lead" last_notice)
 	"New contract C-2025-001 with Globex signed; plan delivery, billing and service."
 run history "$lead"
 has "history: the plugins act as system" "$out" "system  archived: archiving -> notifying"
+# The notice reaches the notified roles through `docket inbox`.
+run --as fred inbox
+is "inbox exits 0" "$rc" 0
+has "finance finds the notice in its inbox" "$out" "New contract C-2025-001 with Globex signed"
+has "inbox says which case" "$out" "$lead"
+has "inbox says whom it was for" "$out" "ops, finance, customer_service"
+run --as alice inbox
+is "sales was not notified" "$out" "no notifications"
+run --as fred inbox --all --json
+has "inbox --json: the notifications" "$out" '"notifications": ['
+has "inbox --json: the message" "$out" '"message": "New contract C-2025-001'
+has "inbox --json: how many" "$out" '"count": 1'
+run --as fred inbox extra
+is "inbox takes no argument" "$rc" 2
 run --as alice show "$lead"
 has "show: the lead is won and closed" "$out" "(closed)"
 has "show: the stage title" "$out" "Won — contract signed and archived"
