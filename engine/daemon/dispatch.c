@@ -284,7 +284,8 @@ static int inbox(docketd *d, const docket_actor *who, bool all, json_t **out, do
 		json_decref(arr);
 		return rc;
 	}
-	qsort(v, n, sizeof *v, newest_first);
+	if (n)          /* qsort of NULL is undefined even for no elements */
+		qsort(v, n, sizeof *v, newest_first);
 	for (size_t i = 0; i < n; i++) {
 		if (all || i < INBOX_RECENT) {
 			json_object_del(v[i], "passed_on");
