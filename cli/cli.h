@@ -122,6 +122,9 @@ int cmd_list(struct cli *cli, int argc, char **argv);
 int cmd_stuck(struct cli *cli, int argc, char **argv);
 int cmd_stats(struct cli *cli, int argc, char **argv);
 
+/* cmd_inbox.c: notifications for me */
+int cmd_inbox(struct cli *cli, int argc, char **argv);
+
 /* cmd_admin.c: the daemon itself */
 int cmd_status(struct cli *cli, int argc, char **argv);
 int cmd_plugins(struct cli *cli, int argc, char **argv);

@@ -86,6 +86,12 @@ static const struct verb verbs[] = {
 	 "cases per stage, time in stage, late, outcomes, lead conversion",
 	 "  --json   {workflows: [{workflow, stages: [...], terminal: {...}}]}",
 	 "docket stats sales-lead"},
+	{"inbox", cmd_inbox, VERB_DAEMON | VERB_JSON, "[--all]",
+	 "notifications for me or my roles, newest first",
+	 "  --all    every one, not only the 20 newest\n"
+	 "  --json   {count, notifications: [{at, case, workflow, stage, key, roles,\n"
+	 "           users, message}]}",
+	 "docket --as fred inbox"},
 	{"retry", cmd_retry, VERB_DAEMON | VERB_JSON, "CASE",
 	 "run a failed stage plugin again",
 	 "  --json   the case after",

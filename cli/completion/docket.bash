@@ -36,7 +36,7 @@ _docket()
 	_init_completion || return
 
 	local verbs="validate graph workflows new show list advance note assign
-		history stuck stats retry plugins reload backup check status version"
+		history stuck stats inbox retry plugins reload backup check status version"
 	local -a global=()
 	local i verb= vi=0
 	for ((i = 1; i < cword; i++)); do
@@ -78,6 +78,7 @@ _docket()
 	new | advance) opts+=" --json -s --set -m --note" ;;
 	list) opts+=" --json -w --workflow --stage --mine --assignee -n --limit --cursor --all" ;;
 	stuck) opts+=" --json -w --workflow" ;;
+	inbox) opts+=" --json --all" ;;
 	version | workflows | show | note | assign | history | stats | retry | plugins | \
 		reload | backup | check | status) opts+=" --json" ;;
 	esac

@@ -12,6 +12,7 @@
  */
 #include "dispatch.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +185,119 @@ static int check(docketd *d, json_t **out, docket_err *err)
 	return 0;
 }
 
+/* --- inbox ------------------------------------------------------------- */
+
+/* The notify plugin writes one file per notification under
+ * HOME/notifications/ (docs/plugins.md); the engine knows nothing of them,
+ * so the daemon reads them here, on the loop thread.  That is a directory
+ * scan per request: fine for the hundreds a service center makes, and the
+ * place to add an index when it is not.  Without `all` the INBOX_RECENT
+ * newest are returned; `count` says how many there are. */
+#define INBOX_RECENT 20
+
+static bool names_any(const json_t *arr, const char *const *v, size_t n)
+{
+	size_t i;
+	const json_t *x;
+
+	json_array_foreach(arr, i, x)
+		for (size_t j = 0; j < n; j++)
+			if (json_is_string(x) && !strcmp(json_string_value(x), v[j]))
+				return true;
+	return false;
+}
+
+/* Addressed to the caller by name or to one of the caller's roles. */
+static bool addressed_to(const json_t *note, const docket_actor *who)
+{
+	const char *me[] = {who->name};
+
+	return names_any(json_object_get(note, "users"), me, 1) ||
+	       names_any(json_object_get(note, "roles"), who->roles, who->nroles);
+}
+
+static const char *note_str(const json_t *note, const char *key)
+{
+	const char *s = json_string_value(json_object_get(note, key));
+	return s ? s : "";
+}
+
+/* Newest first: by time (RFC 3339 in UTC sorts as text), then by key. */
+static int newest_first(const void *a, const void *b)
+{
+	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	int c = strcmp(note_str(y, "at"), note_str(x, "at"));
+
+	return c ? c : strcmp(note_str(y, "key"), note_str(x, "key"));
+}
+
+/* Every notification file of the home that is addressed to who; a file
+ * being replaced or not JSON is passed over.  Fills *v (n of them). */
+static int inbox_read(docketd *d, const docket_actor *who, json_t ***v, size_t *n,
+		      docket_err *err)
+{
+	char dir[4096], path[4096 + 256];
+	struct dirent *e;
+	size_t cap = 0;
+	DIR *dp;
+
+	*v = NULL;
+	*n = 0;
+	snprintf(dir, sizeof dir, "%s/notifications", d->home);
+	if (!(dp = opendir(dir)))
+		return 0;       /* nothing notified yet */
+	while ((e = readdir(dp))) {
+		size_t len = strlen(e->d_name);
+		json_t *note;
+
+		if (e->d_name[0] == '.' || len < 6 || strcmp(e->d_name + len - 5, ".json"))
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		if (!(note = json_load_file(path, 0, NULL)))
+			continue;
+		if (!json_is_object(note) || !addressed_to(note, who)) {
+			json_decref(note);
+			continue;
+		}
+		if (*n == cap) {
+			json_t **grown = realloc(*v, (cap = cap ? 2 * cap : 16) * sizeof **v);
+			if (!grown) {
+				json_decref(note);
+				closedir(dp);
+				return docket_err_set(err, DOCKET_ENOMEM, "out of memory");
+			}
+			*v = grown;
+		}
+		(*v)[(*n)++] = note;
+	}
+	closedir(dp);
+	return 0;
+}
+
+static int inbox(docketd *d, const docket_actor *who, bool all, json_t **out, docket_err *err)
+{
+	json_t **v, *arr = json_array();
+	size_t n;
+	int rc = arr ? inbox_read(d, who, &v, &n, err) : docket_err_set(err, DOCKET_ENOMEM, "out of memory");
+
+	if (rc) {
+		json_decref(arr);
+		return rc;
+	}
+	if (n)          /* qsort of NULL is undefined even for no elements */
+		qsort(v, n, sizeof *v, newest_first);
+	for (size_t i = 0; i < n; i++) {
+		if (all || i < INBOX_RECENT) {
+			json_object_del(v[i], "passed_on");
+			json_array_append(arr, v[i]);
+		}
+		json_decref(v[i]);
+	}
+	free(v);
+	*out = json_pack("{s:I, s:o}", "count", (json_int_t)n, "notifications", arr);
+	return *out ? 0 : docket_err_set(err, DOCKET_ENOMEM, "out of memory");
+}
+
 /* A call that does not write, against the engine as of now. */
 static int run_read(docketd *d, const docket_actor *who, const docketd_call *c,
 		    json_t **out, docket_err *err)
@@ -227,6 +341,8 @@ static int run_read(docketd *d, const docket_actor *who, const docketd_call *c,
 		return docket_engine_stats(d->eng, who, c->workflow, out, err);
 	case DOCKETD_OP_CHECK:
 		return check(d, out, err);
+	case DOCKETD_OP_INBOX:
+		return inbox(d, who, c->all, out, err);
 	default:
 		break;
 	}

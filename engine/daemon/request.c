@@ -39,6 +39,7 @@ static const opspec ops[] = {
 	{"stuck", DOCKETD_OP_STUCK, {{"workflow", A_STR, false}, {"limit", A_COUNT, false}}},
 	{"stats", DOCKETD_OP_STATS, {{"workflow", A_STR, false}}},
 	{"check", DOCKETD_OP_CHECK, {{0}}},
+	{"inbox", DOCKETD_OP_INBOX, {{"all", A_BOOL, false}}},
 	{"new", DOCKETD_OP_NEW, {{"workflow", A_STR, true}, {"fields", A_OBJECT, false},
 				 {"note", A_STR, false}}},
 	{"advance", DOCKETD_OP_ADVANCE, {{"case", A_STR, true}, {"event", A_STR, true},
@@ -104,6 +105,8 @@ static void store(docketd_call *c, const char *key, const json_t *v)
 		c->mine = json_is_true(v);
 	else if (!strcmp(key, "open_only"))
 		c->open_only = json_is_true(v);
+	else if (!strcmp(key, "all"))
+		c->all = json_is_true(v);
 	else if (!strcmp(key, "limit"))
 		c->limit = (size_t)json_integer_value(v);
 }

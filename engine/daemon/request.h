@@ -27,6 +27,7 @@ typedef enum docketd_opcode {
 	DOCKETD_OP_STUCK,
 	DOCKETD_OP_STATS,
 	DOCKETD_OP_CHECK,
+	DOCKETD_OP_INBOX,
 	/* Writes: applied by the group commit. */
 	DOCKETD_OP_NEW,
 	DOCKETD_OP_ADVANCE,
@@ -48,7 +49,7 @@ typedef struct docketd_call {
 	const char *workflow, *case_id, *event, *note, *user, *stage,
 		   *assignee, *cursor, *path;
 	const json_t *fields;       /* NULL when absent */
-	bool mine, open_only, unassign;
+	bool mine, open_only, unassign, all;
 	size_t limit;               /* 0: the engine's default */
 } docketd_call;
 

@@ -23,7 +23,7 @@ now_ms() { date +%s%3N; }
 # --- help and usage ---------------------------------------------------------
 
 for verb in validate graph workflows new show list advance note assign history \
-	    stuck stats retry plugins reload backup check status version; do
+	    stuck stats inbox retry plugins reload backup check status version; do
 	out=$("$docket" "$verb" --help 2>&1); rc=$?
 	is "$verb --help exits 0" "$rc" 0
 	has "$verb --help shows an example" "$out" "Example:"
@@ -77,7 +77,7 @@ has "the missing file is named" "$err" "$tmp/missing"
 # --- no daemon --------------------------------------------------------------
 
 for verb in workflows "show SO-1" "list" "advance SO-1 confirm" "note SO-1 hi" \
-	    "assign SO-1 bob" "history SO-1" stuck stats "retry SO-1" plugins \
+	    "assign SO-1 bob" "history SO-1" stuck stats inbox "retry SO-1" plugins \
 	    reload "backup $tmp/b" check status "new sales-order"; do
 	t0=$(now_ms)
 	# shellcheck disable=SC2086

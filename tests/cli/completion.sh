@@ -30,7 +30,7 @@ complete_line() {  # complete_line WORD...: COMPREPLY for the last word, sorted
 	[ ${#COMPREPLY[@]} -eq 0 ] || printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' '
 }
 
-has "verbs" "$(complete_line docket "")" "advance assign backup check graph history list new note plugins reload retry show stats status stuck validate version workflows"
+has "verbs" "$(complete_line docket "")" "advance assign backup check graph history inbox list new note plugins reload retry show stats status stuck validate version workflows"
 is "verbs by prefix" "$(complete_line docket st)" "stats status stuck "
 is "verbs after global options" "$(complete_line docket --home /tmp --as alice adv)" "advance "
 is "global options" "$(complete_line docket --h)" "--help --home "

@@ -34,9 +34,11 @@ YAML
 dk() { "$docket" --home "$home" "$@"; }
 
 # start_daemon [DOCKETD OPTIONS]: start docketd and wait until it answers.
+# With $plugins set (the build's plugins directory), stages run those.
 start_daemon() {
 	"$docketd" --home "$home" --workflows "${workflows:-$src/workflows}" \
-		--clock-file "$clock" "$@" >>"$tmp/docketd.log" 2>&1 &
+		${plugins:+--plugins "$plugins"} --clock-file "$clock" "$@" \
+		>>"$tmp/docketd.log" 2>&1 &
 	daemon_pid=$!
 	for _ in $(seq 200); do
 		DOCKET_TIMEOUT=2 dk status >/dev/null 2>&1 && return 0

@@ -1,20 +1,28 @@
 #!/bin/sh
 # The service center's three processes, end to end, through the real
-# `docket` and a real `docketd`: staff each act in their own role (--as),
-# the director where the rules send a case to her.  A lead becomes a
-# signed contract (and another is lost), an order short of stock goes
+# `docket` and a real `docketd` running the built stage plugins: staff each
+# act in their own role (--as), the director where the rules send a case to
+# her, and the plugins do every automatic stage.  A lead becomes a signed,
+# archived contract (and another is lost), an order short of stock goes
 # through production, shipping, invoice and collection, and a major
-# complaint is escalated to the director.  Stage plugins are not hosted
-# yet, so the people allowed to fire a plugin's outcome event do it.
+# complaint is escalated to the director.  Where a case enters a stage with
+# a plugin, the test waits (bounded) until the plugin moved it, then checks
+# the stage and the fields the plugin wrote.
 docket=$1
 docketd=$2
 src=$3
+plugins=$4
 . "$src/tests/cli/tap.sh"
 . "$src/tests/cli/home.sh"
 
+# The warehouse the stock plugin reads: 10 of the 40 W-100 the order wants.
+mkdir -p "$home/inventory" "$home/packing"
+echo '{"items": {"W-100": {"on_hand": 10, "reserved": 0}}}' > "$home/inventory/main.json"
+
 start_daemon || { echo "Bail out! docketd did not start"; exit 1; }
 
-# step WHO CASE EVENT [ARGS]: fire an event as WHO and check where it went.
+# step WHO CASE EVENT WANT [ARGS]: fire an event as WHO and check where it
+# went (a stage without a plugin: nothing moves it on by itself).
 step() {
 	local who=$1 case=$2 event=$3 want=$4
 	shift 4
@@ -22,6 +30,26 @@ step() {
 	is "$case: $who fires $event (exit 0)" "$rc" 0
 	[ "$rc" = 0 ] || printf '#   %s\n' "$err"
 	is "$case: $event moves it to $want" "$(stage_of "$case")" "$want"
+}
+
+# step_auto WHO CASE EVENT STAGE PLUGIN WANT [ARGS]: fire an event into
+# STAGE, whose PLUGIN runs at once; wait until it moved the case to WANT.
+step_auto() {
+	local who=$1 case=$2 event=$3 stage=$4 plugin=$5 want=$6
+	shift 6
+	run --as "$who" advance "$case" "$event" "$@"
+	is "$case: $who fires $event (exit 0)" "$rc" 0
+	[ "$rc" = 0 ] || printf '#   %s\n' "$err"
+	has "$case: $event moves it to $stage" "$out" "$event -> $stage "
+	is "$case: the $plugin plugin moves it on to $want" "$(wait_stage "$case" "$want")" "$want"
+}
+
+# field_of CASE FIELD: the field's value as the administrator sees it.
+field_of() {
+	dk show --json "$1" 2>/dev/null | python3 -c '
+import json, sys
+v = json.load(sys.stdin)["fields"].get(sys.argv[1])
+print("" if v is None else v if isinstance(v, str) else json.dumps(v))' "$2"
 }
 
 # --- customer development: a lead to a signed contract ---------------------
@@ -37,15 +65,44 @@ run --as alice note "$lead" "visited the plant; they want 500 units"
 is "note exits 0" "$rc" 0
 has "note says where it went" "$out" "$lead: note recorded"
 step alice "$lead" visited visits -s visits=1 -s last_visit=2025-03-04
-step alice "$lead" propose proposal -s needs="500 units, quarterly" \
-	-s quantity=500 -s unit_price=20
-step sam "$lead" quoted negotiation -s quote_total=9200 -s margin_pct=21
-step alice "$lead" agree legal_check -s contract_value=9200 -s payment_terms=net30
-step lena "$lead" complete legal_review
+# 500 units at 20 less the 8% tier: the price plugin quotes 9200 with an
+# 18.5% margin, above the policy's 18%, so the quote stands.
+step_auto alice "$lead" propose proposal price negotiation \
+	-s needs="500 units, quarterly" -s quantity=500 -s unit_price=20
+is "price: the quote total" "$(field_of "$lead" quote_total)" "9200.0"
+is "price: the tier's discount" "$(field_of "$lead" discount_pct)" "8.0"
+ok "price: the margin the policy allows" test -n "$(field_of "$lead" margin_pct)"
+is "price: the quote is valid for 30 days" "$(field_of "$lead" quote_valid_until)" "2025-04-02"
+# No contract text yet: the clause check sends it back to sales, saying why.
+step_auto alice "$lead" agree legal_check legal-check negotiation \
+	-s contract_value=9200 -s payment_terms=net30
+has "legal-check: says which clause is missing" "$(field_of "$lead" contract_gaps)" "liability_cap"
+step_auto alice "$lead" agree legal_check legal-check legal_review \
+	-s contract_text="Supply agreement. 1. Liability cap. 2. Warranty. 3. Delivery terms. 4. Confidentiality. 5. Governing law."
+is "legal-check: a complete contract clears the gaps" "$(field_of "$lead" contract_gaps)" ""
 step lena "$lead" approve signing -s contract_no=C-2025-001
-step alice "$lead" signed archiving -s signed_on=2025-03-20
-step sam "$lead" archived notifying
-step sam "$lead" notified won
+# Signed: archive files the contract, notify tells the departments, won.
+step_auto alice "$lead" signed archiving "archive (then notify)" won -s signed_on=2025-03-20
+has "archive: the case says where the contract was filed" "$(field_of "$lead" archive_ref)" "archive/contracts/$lead"
+ok "archive: the file is there" test -s "$home/$(field_of "$lead" archive_ref)"
+is "notify: the notice is recorded on the case" "$(field_of "$lead" last_notice)" \
+	"New contract C-2025-001 with Globex signed; plan delivery, billing and service."
+run history "$lead"
+has "history: the plugins act as system" "$out" "system  archived: archiving -> notifying"
+# The notice reaches the notified roles through `docket inbox`.
+run --as fred inbox
+is "inbox exits 0" "$rc" 0
+has "finance finds the notice in its inbox" "$out" "New contract C-2025-001 with Globex signed"
+has "inbox says which case" "$out" "$lead"
+has "inbox says whom it was for" "$out" "ops, finance, customer_service"
+run --as alice inbox
+is "sales was not notified" "$out" "no notifications"
+run --as fred inbox --all --json
+has "inbox --json: the notifications" "$out" '"notifications": ['
+has "inbox --json: the message" "$out" '"message": "New contract C-2025-001'
+has "inbox --json: how many" "$out" '"count": 1'
+run --as fred inbox extra
+is "inbox takes no argument" "$rc" 2
 run --as alice show "$lead"
 has "show: the lead is won and closed" "$out" "(closed)"
 has "show: the stage title" "$out" "Won — contract signed and archived"
@@ -65,10 +122,14 @@ big=$(dk --as alice new sales-lead -s company="Initech" -s source=trade_show)
 step alice "$big" capture screening
 step alice "$big" classify visits -s rating=warm -s contact_name="Bill"
 step alice "$big" visited visits -s visits=2 -s last_visit=2025-03-05
-step alice "$big" propose proposal -s needs="a plant" -s quantity=4000 -s unit_price=50
-step sam "$big" quoted negotiation -s quote_total=200000
-step alice "$big" agree director_approval -s contract_value=200000
-step dana "$big" approve legal_check
+# 4000 at 50 less 12%: the margin falls under 18%, a manager approves it.
+step_auto alice "$big" propose proposal price quote_approval \
+	-s needs="a plant" -s quantity=4000 -s unit_price=50
+is "price: the large quote" "$(field_of "$big" quote_total)" "176000.0"
+run --as alice advance "$big" approve
+is "sales may not approve a quote below margin" "$rc" 1
+step sam "$big" approve negotiation
+step alice "$big" agree director_approval -s contract_value=200000 -s payment_terms=net60
 
 # And one that is lost, for the conversion figure.
 lost=$(dk --as alice new sales-lead -s company="Hooli")
@@ -78,7 +139,7 @@ run stats sales-lead
 is "stats exits 0" "$rc" 0
 is "stats starts with the lead conversion" "$(printf '%s\n' "$out" | head -1)" \
 	"Lead conversion (lead -> won): 50%  (1 won, 1 lost)"
-has "stats counts the stage the big deal waits in" "$out" "legal_check"
+has "stats counts the stage the big deal waits in" "$out" "director_approval"
 has "stats shows terminal counts" "$out" "Reached: won 1, lost 1"
 
 # --- sales order: short of stock, produced, shipped, invoiced, paid --------
@@ -86,30 +147,46 @@ has "stats shows terminal counts" "$out" "Reached: won 1, lost 1"
 order=$(dk --as alice new sales-order -s customer="ACME" -s product=W-100 \
 	-s quantity=40 -s contact_phone="+1 555 0199")
 is "new prints the order id alone" "$order" "SO-1"
-step alice "$order" confirm stock_check -s spec="40 blue, boxed" -s unit_price=12.50 \
-	-s delivery_date=2025-04-01 -m "confirmed by phone"
+# The stock plugin finds 10 of the 40 and answers short.
+step_auto alice "$order" confirm stock_check stock short_supply -s spec="40 blue, boxed" \
+	-s unit_price=12.50 -s delivery_date=2025-04-01 -m "confirmed by phone"
+is "stock: what the warehouse has" "$(field_of "$order" in_stock)" "10"
+is "stock: nothing reserved for a short order" "$(field_of "$order" reserved)" "0"
+run --as alice advance "$order" in_stock
+is "sales may not answer for the warehouse" "$rc" 1
 run --as olga assign "$order" olga
 is "assign exits 0" "$rc" 0
 is "assign says to whom" "$out" "$order: assigned to olga"
 run --as olga list --mine
 has "list --mine shows the order assigned to me" "$out" "$order"
-step olga "$order" short short_supply -s in_stock=10
 step olga "$order" plan new_date -s supply=produce -s revised_delivery_date=2025-04-20
-step alice "$order" customer_told production_order
-step pete "$order" ordered in_production -s production_order=PO-7 -s production_due=2025-04-15
-step pete "$order" produced shipping
-step lou "$order" shipped tracking_sent -s tracking=TRK123 -s carrier=DHL \
-	-s packing_list_ok=true -s shipped_on=2025-04-16
-step alice "$order" customer_told invoicing
-step fred "$order" invoiced collection -s invoice_no=INV-1 -s invoice_due=2025-05-16
-step fred "$order" paid closed -s paid_on=2025-05-10 -m "bank transfer"
+run --as olga advance "$order" customer_told
+is "operations may not tell the customer" "$rc" 1
+step_auto alice "$order" customer_told production_order production in_production
+is "production: the order's number" "$(field_of "$order" production_order)" "PO-assembly-1"
+is "production: due after the line's 10 days" "$(field_of "$order" production_due)" "2025-03-13"
+ok "production: the order is on file" test -s "$home/production/assembly/PO-assembly-1.json"
+# The warehouse lists what it packed; the shipping plugin checks it.
+echo '{"lines": [{"product": "W-100", "quantity": 40}]}' > "$home/packing/$order.json"
+step_auto pete "$order" produced shipping shipping tracking_sent
+is "shipping: the packing list matched" "$(field_of "$order" packing_list_ok)" "true"
+is "shipping: a tracking number" "$(field_of "$order" tracking)" "DKT-20250303-000001"
+is "shipping: shipped today" "$(field_of "$order" shipped_on)" "2025-03-03"
+step_auto alice "$order" customer_told invoicing invoice collection
+is "invoice: numbered in its series and year" "$(field_of "$order" invoice_no)" "INV-2025-00001"
+is "invoice: due after net 30" "$(field_of "$order" invoice_due)" "2025-04-02"
+is "invoice: the total" "$(field_of "$order" order_total)" "500.0"
+run --as fred advance "$order" paid
+is "paid needs the day it was paid" "$rc" 1
+step fred "$order" paid closed -s paid_on=2025-03-28 -m "bank transfer"
 run history "$order"
 is "history exits 0" "$rc" 0
 is "history has every step: created, 10 events, an assignment" \
 	"$(printf '%s\n' "$out" | tail -n +2 | wc -l)" 12
 has "history shows the event and the stages" "$out" "short: stock_check -> short_supply"
+has "history shows the plugin acting as system" "$out" "system  ordered: production_order -> in_production"
 has "history shows who did it" "$out" "pete"
-has "history shows the fields set" "$out" "tracking=TRK123"
+has "history shows the fields set" "$out" "tracking=DKT-20250303-000001"
 has "history shows the note" "$out" '"bank transfer"'
 run --as pete show "$order"
 case $out in *"555 0199"*) seen=yes ;; *) seen=no ;; esac
@@ -152,14 +229,14 @@ has "the next page goes on" "$out" "LEAD-3"
 run stuck
 is "nothing is stuck on day one" "$out" "nothing is stuck"
 
-# Two days later the big deal is late in legal_check (SLA 4h).
-advance_clock $((2 * 86400))
+# Three days later the big deal is late for the director (SLA 2d).
+advance_clock $((3 * 86400))
 run stuck
 is "stuck exits 0" "$rc" 0
-has "stuck shows the late case with its owner and why" "$out" "legal_check"
-has "stuck says why" "$out" "late: past its 4h SLA"
+has "stuck shows the late case with its owner and why" "$out" "director_approval"
+has "stuck says why" "$out" "late: past its 2d SLA"
 first=$(printf '%s\n' "$out" | sed -n 2p | cut -d' ' -f1)
-is "the worst case comes first (legal_check: 4h SLA)" "$first" "$big"
+is "the late case comes first" "$first" "$big"
 run list
 has "list marks late cases" "$out" "LATE"
 run show "$big"
