@@ -706,9 +706,9 @@ static void abuse_keeps_others_latency(void **state)
 	waitpid(kid, NULL, 0);
 	print_message("# show p99: %lld us alone, %lld us under abuse\n",
 		      (long long)base, (long long)abused);
-	/* A floor of 1 ms: a baseline of a few microseconds would make any
-	 * scheduling hiccup look like a tenfold loss. */
-	assert_true(abused < 10 * (base > 1000 ? base : 1000));
+	/* A floor of 2 ms: against a baseline of a hundred microseconds, one
+	 * scheduling delay on a shared machine would look like a tenfold loss. */
+	assert_true(abused < 10 * (base > 2000 ? base : 2000));
 	json_t *r = call(&idle[IDLE - 1], NULL, "hello", NULL);
 	ok(r);
 	json_decref(r);
