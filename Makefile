@@ -7,6 +7,7 @@ BUILD ?= build
 ASAN  ?= build-asan
 FUZZ  ?= build-fuzz
 FUZZ_SECONDS ?= 60
+TORTURE_ROUNDS ?= 1000
 
 # Build and test dependencies (README says what each one is for).
 # fonts-symbola draws the timer sign (U+23F1) of `docket graph` pictures,
@@ -24,7 +25,7 @@ BENCH_PKGS := postgresql-15 libpq-dev libsqlite3-dev
 SANITIZE_ENV := ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
-.PHONY: all deps build asan test demo fuzz fuzz-deps bench bench-quick bench-deps clean
+.PHONY: all deps build asan test torture demo fuzz fuzz-deps bench bench-quick bench-deps clean
 
 all: build
 
@@ -51,6 +52,13 @@ test: build asan
 	$(SANITIZE_ENV) meson test -C $(ASAN) --print-errorlogs || rc=1; \
 	python3 tests/summary.py $(BUILD) $(ASAN) || rc=1; \
 	exit $$rc
+
+# The torture suite at length (docs/testing.md): TORTURE_ROUNDS kill -9
+# rounds of docketd under load (make test runs 20), then the faults and
+# the abuse, in the plain build.
+torture: build
+	TORTURE_ROUNDS=$(TORTURE_ROUNDS) meson test -C $(BUILD) torture -v \
+		--timeout-multiplier 0
 
 demo: build
 	@sh tests/demo.sh $(BUILD)

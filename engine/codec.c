@@ -258,6 +258,19 @@ int docket_case_defno(const void *p, size_t len, uint32_t *defno)
 	return 0;
 }
 
+/* base + a stored offset; a corrupt record whose sum overflows is bad,
+ * not undefined behaviour. */
+static int64_t rd_after(docket_rd *r, int64_t base)
+{
+	int64_t t;
+
+	if (__builtin_add_overflow(base, docket_rd_sv(r), &t)) {
+		r->bad = true;
+		return 0;
+	}
+	return t;
+}
+
 int docket_case_decode(const void *p, size_t len, uint32_t nfields, docket_case *c)
 {
 	docket_rd r = {p, (const uint8_t *)p + len, false};
@@ -270,8 +283,8 @@ int docket_case_decode(const void *p, size_t len, uint32_t nfields, docket_case 
 	c->defno = (uint32_t)docket_rd_uv(&r);
 	c->stage = (uint32_t)docket_rd_uv(&r);
 	c->created = docket_rd_sv(&r);
-	c->updated = c->created + docket_rd_sv(&r);
-	c->entered = c->created + docket_rd_sv(&r);
+	c->updated = rd_after(&r, c->created);
+	c->entered = rd_after(&r, c->created);
 	c->seq = (uint32_t)docket_rd_uv(&r);
 	c->entry = (uint32_t)docket_rd_uv(&r);
 	c->head = docket_rd_uv(&r);
@@ -279,7 +292,7 @@ int docket_case_decode(const void *p, size_t len, uint32_t nfields, docket_case 
 	c->notbefore = 0;
 	c->attempt = 0;
 	if (c->flags & DOCKET_CF_OUTBOX) {
-		c->notbefore = c->created + docket_rd_sv(&r);
+		c->notbefore = rd_after(&r, c->created);
 		c->attempt = (uint32_t)docket_rd_uv(&r);
 	}
 	c->assignee = docket_rd_str(&r, &c->assignee_len);

@@ -68,7 +68,8 @@ static void users_roles_and_limits(void **state)
 	docket_diags d;
 
 	assert_int_equal(load("users:\n  alice: [sales]\n  bob: [finance, legal]\n  carol: []\n"
-			      "max_frame: 4096\nmax_connections: 10\nidle_timeout: 30s\n",
+			      "max_frame: 4096\nmax_connections: 10\nidle_timeout: 30s\n"
+			      "map_size: 131072\n",
 			      &cfg, &d), 0);
 	assert_int_equal(cfg->nusers, 3);
 	const docketd_user *bob = docketd_config_user(cfg, "bob");
@@ -80,6 +81,7 @@ static void users_roles_and_limits(void **state)
 	assert_int_equal(cfg->max_frame, 4096);
 	assert_int_equal(cfg->max_connections, 10);
 	assert_int_equal(cfg->idle_timeout_ms, 30000);
+	assert_int_equal(cfg->map_size, 131072);
 	docketd_config_free(cfg);
 	docket_diags_free(&d);
 }
@@ -95,6 +97,7 @@ static void defaults_when_left_out(void **state)
 	assert_int_equal(cfg->max_frame, 1u << 20);
 	assert_int_equal(cfg->max_connections, DOCKETD_MAX_CONNECTIONS_DEFAULT);
 	assert_int_equal(cfg->idle_timeout_ms, 300000);
+	assert_int_equal(cfg->map_size, 0);
 	docketd_config_free(cfg);
 	docket_diags_free(&d);
 	/* A missing file is not an error of the file. */
@@ -116,6 +119,7 @@ static void mistakes_at_their_place(void **state)
 		{"idle_timeout: 5 minutes\n", "1:15: idle_timeout:"},
 		{"idle_timeout: 300\n", "1:15: 'idle_timeout' must be a duration"},
 		{"max_frame: 10\n", "1:12: 'max_frame' must be a whole number from 1024"},
+		{"map_size: 4096\n", "1:11: 'map_size' must be a whole number from 65536"},
 		{"max_connections: lots\n", "1:18: 'max_connections' must be a whole number"},
 		{"- alice\n", "1:1: docket.yaml must be a mapping"},
 		{"users: [alice]\n", "1:8: 'users' must map each user name"},

@@ -264,6 +264,7 @@ static int open_engine(docketd *d)
 	opts.now_ms = docketd_clock_now;
 	opts.clock_ctx = &d->clk;
 	opts.exclusive = true;
+	opts.map_size = d->cfg->map_size;
 	rc = docket_engine_open(d->home, &opts, &d->eng, &err);
 	if (rc == DOCKET_EBUSY) {
 		fprintf(stderr, "docketd: another docketd is already serving %s\n", d->home);

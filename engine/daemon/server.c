@@ -483,6 +483,25 @@ static void peer_identify(docketd *d, docketd_conn *c)
 		c->peer.name = strdup(d->admin);
 }
 
+/* libuv accepts in a loop while connections are pending, so a process
+ * connecting without pause kept the loop in here for seconds while every
+ * connected client waited.  After ACCEPT_BURST in one turn the listener
+ * rests (a connection left unaccepted stops libuv polling it) until the
+ * check phase, after everyone's I/O. */
+#define ACCEPT_BURST 16
+
+static void on_connection(uv_stream_t *server, int status);
+
+static void resume_cb(uv_check_t *h)
+{
+	docketd *d = h->data;
+
+	uv_check_stop(h);
+	d->srv.burst = 0;
+	if (d->srv.listening)
+		on_connection((uv_stream_t *)&d->srv.listener, 0);
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
 	docketd *d = server->data;
@@ -490,6 +509,10 @@ static void on_connection(uv_stream_t *server, int status)
 
 	if (status < 0) {
 		docketd_warn("accepting a connection: %s", uv_strerror(status));
+		return;
+	}
+	if (++d->srv.burst > ACCEPT_BURST) {
+		uv_check_start(&d->srv.resume, resume_cb);
 		return;
 	}
 	if (!(c = calloc(1, sizeof *c))) {
@@ -564,6 +587,9 @@ int docketd_server_listen(docketd *d, docket_err *err)
 		return docket_err_set(err, DOCKET_EIO, "%s: %s", s->path, uv_strerror(rc));
 	if (chmod(s->path, 0660) < 0)
 		return docket_err_set(err, DOCKET_EIO, "%s: %s", s->path, strerror(errno));
+	uv_check_init(d->loop, &s->resume);
+	s->resume.data = d;
+	s->resume_ready = true;
 	if ((rc = uv_listen((uv_stream_t *)&s->listener, 511, on_connection)))
 		return docket_err_set(err, DOCKET_EIO, "%s: %s", s->path, uv_strerror(rc));
 	return 0;
@@ -576,6 +602,9 @@ void docketd_server_stop(docketd *d)
 	if (s->listening) {
 		s->listening = false;
 		uv_close((uv_handle_t *)&s->listener, NULL);
+		if (s->resume_ready)
+			uv_close((uv_handle_t *)&s->resume, NULL);
+		s->resume_ready = false;
 		if (s->path)
 			unlink(s->path);
 	}

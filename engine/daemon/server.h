@@ -36,6 +36,9 @@ typedef struct docketd_conn docketd_conn;
 typedef struct docketd_server {
 	uv_pipe_t listener;
 	bool listening;
+	uv_check_t resume;          /* accepts what a burst left for the next turn */
+	bool resume_ready;
+	unsigned burst;             /* connections accepted this turn */
 	char *path;
 	docketd_conn *conns;        /* every open connection */
 	size_t nconns;              /* served (counted against the limit) */

@@ -19,7 +19,8 @@
 #include "frame.h"
 #include "yamldoc.h"
 
-static const char *const top_keys[] = {"users", "max_frame", "max_connections", "idle_timeout"};
+static const char *const top_keys[] = {"users", "max_frame", "max_connections", "idle_timeout",
+					 "map_size"};
 
 static const char template_text[] =
 	"# docket.yaml - who may use this Docket home, and the daemon's limits.\n"
@@ -39,7 +40,8 @@ static const char template_text[] =
 	"# Limits (the defaults are shown):\n"
 	"# max_frame: 1048576     # bytes in one request frame\n"
 	"# max_connections: 1024  # further connections are refused\n"
-	"# idle_timeout: 5m       # close a connection silent this long\n";
+	"# idle_timeout: 5m       # close a connection silent this long\n"
+	"# map_size: 67108864    # first store map, bytes (read at start; it grows)\n";
 
 static bool user_name_ok(const char *s, size_t len)
 {
@@ -199,6 +201,10 @@ static int read_root(docketd_config *c, const docket_ynode *root, docket_diags *
 			c->max_connections = (unsigned)n;
 		} else if (!strcmp(k->str, "idle_timeout")) {
 			read_timeout(c, v, d);
+		} else if (!strcmp(k->str, "map_size")) {
+			n = (int64_t)c->map_size;
+			read_int(v, "map_size", DOCKETD_MAP_SIZE_MIN, DOCKETD_MAP_SIZE_MAX, &n, d);
+			c->map_size = (size_t)n;
 		} else {
 			const char *near = docket_suggest(k->str, top_keys,
 							  sizeof top_keys / sizeof *top_keys);
@@ -206,7 +212,7 @@ static int read_root(docketd_config *c, const docket_ynode *root, docket_diags *
 			snprintf(hint, sizeof hint, "did you mean '%s'?", near ? near : "");
 			docket_diags_add(d, DOCKET_DIAG_ERROR, k->line, k->col, near ? hint : NULL,
 					 "unknown key '%s' (docket.yaml knows users, max_frame, "
-					 "max_connections, idle_timeout)", k->str);
+					 "max_connections, idle_timeout, map_size)", k->str);
 		}
 		if (rc)
 			return rc;

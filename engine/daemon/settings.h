@@ -8,6 +8,7 @@
  *   max_frame: 1048576       # bytes in one request frame
  *   max_connections: 1024
  *   idle_timeout: 5m
+ *   map_size: 67108864       # initial store map, bytes; it grows
  *
  * A loaded configuration is immutable; a reload builds a new one and the
  * old stays in force when the new file is broken.
@@ -27,6 +28,10 @@
 #define DOCKETD_MAX_FRAME_MIN 1024
 #define DOCKETD_MAX_FRAME_MAX (64u << 20)
 #define DOCKETD_MAX_CONNECTIONS_MAX 100000
+/* The store's first map; LMDB grows it on demand, so this only decides
+ * how soon the first growth comes (0: the engine's default). */
+#define DOCKETD_MAP_SIZE_MIN (64 << 10)
+#define DOCKETD_MAP_SIZE_MAX (INT64_C(1) << 40)
 
 typedef struct docketd_user {
 	char *name;
@@ -41,6 +46,7 @@ typedef struct docketd_config {
 	size_t max_frame;           /* bytes in one request frame */
 	unsigned max_connections;
 	uint64_t idle_timeout_ms;
+	size_t map_size;            /* initial store map, bytes; 0: default */
 } docketd_config;
 
 /* Read and check path.  Every mistake goes to d with its line and column.
