@@ -2,14 +2,17 @@
  * engine.c - the operations on cases and the one transition function all
  * of them go through.
  *
- * A batch runs in one LMDB write transaction; each operation runs in a
- * nested transaction of it, so a refusal aborts only that operation's
- * writes.  An operation either writes everything that follows from it
- * (case record, history entry, stage index, deadlines, outbox) or
- * nothing.  The map growing is the one reason a batch runs twice: the
- * whole transaction is aborted, the map doubled, and the batch replayed
- * from the start with the same clock reading, so results do not depend on
- * how often it ran.
+ * A batch runs in one LMDB write transaction.  An operation either
+ * writes everything that follows from it (case record, history entry,
+ * stage index, deadlines, outbox) or nothing.  Creations and events, which
+ * do every check before their first write, run straight in the batch's
+ * transaction (a nested one copies the dirty page list, which costs more
+ * than the operation); the others run in a nested transaction of it, so a
+ * refusal aborts only that operation's writes.  Should a creation or event
+ * fail after it wrote, the batch is replayed with every operation nested.
+ * A replay, or the map growing, aborts the whole transaction and runs the
+ * batch again from the start with the same clock reading, so results do
+ * not depend on how often it ran.
  */
 #include "internal.h"
 #include "duration.h"
@@ -251,7 +254,8 @@ bool docket_can_see(const docket_def *d, const docket_field *f, const docket_act
 
 struct ctx {
 	docket_engine *eng;
-	MDB_txn *txn;           /* the operation's nested transaction */
+	MDB_txn *txn;           /* the operation's (nested or the batch's) */
+	bool wrote;             /* the operation has written to txn */
 	int64_t now;
 	uint64_t gseq;          /* key of the next history entry */
 	const docket_op *op;
@@ -266,6 +270,7 @@ static int put(struct ctx *x, MDB_dbi dbi, const void *k, size_t kl, const void 
 	       size_t vl, unsigned flags, const char *what)
 {
 	MDB_val key = {kl, (void *)k}, val = {vl, (void *)v};
+	x->wrote = true;
 	return docket_store_err(x->err, mdb_put(x->txn, dbi, &key, &val, flags), what);
 }
 
@@ -274,7 +279,10 @@ static int del(struct ctx *x, MDB_dbi dbi, const void *k, size_t kl, bool option
 	       const char *what)
 {
 	MDB_val key = {kl, (void *)k};
-	int rc = mdb_del(x->txn, dbi, &key, NULL);
+	int rc;
+
+	x->wrote = true;
+	rc = mdb_del(x->txn, dbi, &key, NULL);
 
 	if (rc == MDB_NOTFOUND && optional)
 		return 0;
@@ -354,6 +362,7 @@ static int failed_clear(struct ctx *x)
 
 	if (rc)
 		return docket_store_err(x->err, rc, "clearing failures");
+	x->wrote = true;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	     rc == 0 && k.mv_size == KEY_FAILED && !memcmp(k.mv_data, x->ckey, DOCKET_CKEY);
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)) {
@@ -397,6 +406,7 @@ static int failed_put(struct ctx *x, int kind, int n, const char *reason)
 	int rc;
 
 	docket_key_failed(k, x->ckey, kind, n);
+	x->wrote = true;
 	if ((rc = mdb_put(x->txn, x->eng->st.failed, &key, &val, MDB_RESERVE)))
 		return docket_store_err(x->err, rc, "recording the failure");
 	docket_be64(val.mv_data, docket_tkey(x->now));
@@ -1227,12 +1237,24 @@ static int record_refusal(docket_engine *eng, MDB_txn *parent, struct ctx *x,
 	return rc;
 }
 
-/* Run op in a nested transaction of parent; 0 or a batch-fatal code. */
-static int run_nested(docket_engine *eng, MDB_txn *parent, struct ctx *x,
-		      const docket_op *op, docket_result *r)
+/* What run_batch returns when an operation it ran without a nested
+ * transaction failed after writing: the batch must run again, nested. */
+#define REPLAY_NESTED 1
+
+/* Operations whose every refusal comes before their first write. */
+static bool checks_first(const docket_op *op)
+{
+	return op->kind == DOCKET_OP_CREATE || op->kind == DOCKET_OP_FIRE;
+}
+
+/* Run op in parent, or in a nested transaction of it; 0, a batch-fatal
+ * code or REPLAY_NESTED. */
+static int run_one(docket_engine *eng, MDB_txn *parent, bool nested, struct ctx *x,
+		   const docket_op *op, docket_result *r)
 {
 	uint64_t gseq = x->gseq;
 	char id[DOCKET_ID_MAX] = "";
+	bool straight = !nested && checks_first(op);
 	int rc;
 
 	/* The caller may pass a previous result's id in the same slot. */
@@ -1244,24 +1266,31 @@ static int run_nested(docket_engine *eng, MDB_txn *parent, struct ctx *x,
 	x->op = op;
 	x->r = r;
 	x->err = &r->err;
-	if ((rc = docket_store_begin(&eng->st, parent, 0, &x->txn, x->err)))
+	x->wrote = false;
+	if (straight)
+		x->txn = parent;
+	else if ((rc = docket_store_begin(&eng->st, parent, 0, &x->txn, x->err)))
 		return rc;
 	memcpy(r->id, id, sizeof id);
 	rc = run_op(x, op);
-	if (rc == 0) {
+	if (rc == 0 && !straight)
 		rc = docket_store_err(x->err, mdb_txn_commit(x->txn), "committing the operation");
-		if (rc == 0 && x->c && x->d) {
+	else if (rc && !straight)
+		mdb_txn_abort(x->txn);
+	if (rc == 0) {
+		if (x->c && x->d) {
 			r->entry = x->c->entry;
 			snprintf(r->stage, sizeof r->stage, "%s", x->d->wf->stages[x->c->stage].name);
 		}
-		return rc;
+		return 0;
 	}
-	mdb_txn_abort(x->txn);
 	x->gseq = gseq;     /* its history entry, if any, went with it */
 	r->code = rc;
 	r->seq = 0;
 	if (batch_fatal(rc))
 		return rc;
+	if (straight)
+		return x->wrote ? REPLAY_NESTED : 0;
 	rc = record_refusal(eng, parent, x, op, r, rc);
 	if (!r->recorded_failure)
 		x->gseq = gseq;
@@ -1269,7 +1298,7 @@ static int run_nested(docket_engine *eng, MDB_txn *parent, struct ctx *x,
 }
 
 static int run_batch(docket_engine *eng, const docket_op *ops, size_t n,
-		     docket_result *results, int64_t now, docket_err *err)
+		     docket_result *results, int64_t now, bool nested, docket_err *err)
 {
 	struct ctx x = {.eng = eng, .now = now};
 	MDB_txn *txn;
@@ -1280,8 +1309,9 @@ static int run_batch(docket_engine *eng, const docket_op *ops, size_t n,
 	if ((rc = next_gseq(eng, txn, &x.gseq, err)))
 		goto fail;
 	for (size_t i = 0; i < n; i++) {
-		if ((rc = run_nested(eng, txn, &x, &ops[i], &results[i]))) {
-			*err = results[i].err;
+		if ((rc = run_one(eng, txn, nested, &x, &ops[i], &results[i]))) {
+			if (rc != REPLAY_NESTED)
+				*err = results[i].err;
 			goto fail;
 		}
 	}
@@ -1306,8 +1336,12 @@ int docket_engine_apply(docket_engine *eng, const docket_op *ops, size_t n,
 	/* One clock reading for the batch: a replay after growing the map
 	 * writes exactly what the first run would have. */
 	now = docket_engine_now(eng);
-	for (;;) {
-		rc = run_batch(eng, ops, n, results, now, &err);
+	for (bool nested = false;;) {
+		rc = run_batch(eng, ops, n, results, now, nested, &err);
+		if (rc == REPLAY_NESTED) {
+			nested = true;
+			continue;
+		}
 		if (rc != DOCKET_EMAPFULL)
 			break;
 		if ((rc = docket_store_grow(&eng->st, &err)))

@@ -6,6 +6,7 @@
 #include "frame.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,29 +73,64 @@ int docket_frame_next(docket_frame_reader *r, json_t **msg, docket_err *err)
 	return 1;
 }
 
+/* The frame being built by one pass of the encoder. */
+struct outbuf {
+	unsigned char *p;
+	size_t len, cap, max;       /* len counts the 4-byte header */
+	bool over, nomem;
+};
+
+static int out_put(const char *b, size_t n, void *data)
+{
+	struct outbuf *o = data;
+
+	if (o->len - 4 + n > o->max) {
+		o->over = true;
+		return -1;
+	}
+	if (o->len + n > o->cap) {
+		size_t cap = o->cap;
+		while (cap < o->len + n)
+			cap *= 2;
+		unsigned char *nb = realloc(o->p, cap);
+		if (!nb) {
+			o->nomem = true;
+			return -1;
+		}
+		o->p = nb;
+		o->cap = cap;
+	}
+	memcpy(o->p + o->len, b, n);
+	o->len += n;
+	return 0;
+}
+
+/* One pass over the message: encoding is a good part of what a reply
+ * costs the daemon, so it is not measured first and written second. */
 int docket_frame_encode(const json_t *msg, size_t max, unsigned char **out,
 			size_t *len, docket_err *err)
 {
-	size_t n = json_dumpb(msg, NULL, 0, JSON_COMPACT);
-	unsigned char *buf;
+	struct outbuf o = {.len = 4, .cap = 4096, .max = max ? max : DOCKET_FRAME_MAX_DEFAULT};
+	size_t n;
 
 	*out = NULL;
-	if (!max)
-		max = DOCKET_FRAME_MAX_DEFAULT;
-	if (n == 0)
-		return docket_err_set(err, DOCKET_EINVAL, "message cannot be encoded");
-	if (n > max)
-		return docket_err_set(err, DOCKET_ELIMIT,
-				      "reply of %zu bytes is over the frame limit of %zu", n, max);
-	buf = malloc(4 + n);
-	if (!buf)
+	if (!(o.p = malloc(o.cap)))
 		return docket_err_set(err, DOCKET_ENOMEM, "out of memory");
-	json_dumpb(msg, (char *)buf + 4, n, JSON_COMPACT);
-	buf[0] = (unsigned char)(n >> 24);
-	buf[1] = (unsigned char)(n >> 16);
-	buf[2] = (unsigned char)(n >> 8);
-	buf[3] = (unsigned char)n;
-	*out = buf;
-	*len = 4 + n;
+	if (json_dump_callback(msg, out_put, &o, JSON_COMPACT) || o.len == 4) {
+		free(o.p);
+		if (o.nomem)
+			return docket_err_set(err, DOCKET_ENOMEM, "out of memory");
+		if (o.over)
+			return docket_err_set(err, DOCKET_ELIMIT,
+				"reply is over the frame limit of %zu bytes", o.max);
+		return docket_err_set(err, DOCKET_EINVAL, "message cannot be encoded");
+	}
+	n = o.len - 4;
+	o.p[0] = (unsigned char)(n >> 24);
+	o.p[1] = (unsigned char)(n >> 16);
+	o.p[2] = (unsigned char)(n >> 8);
+	o.p[3] = (unsigned char)n;
+	*out = o.p;
+	*len = o.len;
 	return 0;
 }

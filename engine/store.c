@@ -22,9 +22,31 @@
 
 #define MAXDBS 16
 
+/* This process's id, kept current across fork() by a child handler:
+ * every transaction checks it, and getpid() is a system call each time. */
+static _Atomic pid_t self_pid;
+static pthread_once_t self_once = PTHREAD_ONCE_INIT;
+
+static void self_forked(void)
+{
+	atomic_store(&self_pid, getpid());
+}
+
+static void self_init(void)
+{
+	atomic_store(&self_pid, getpid());
+	pthread_atfork(NULL, NULL, self_forked);
+}
+
+static pid_t self(void)
+{
+	pthread_once(&self_once, self_init);
+	return atomic_load_explicit(&self_pid, memory_order_relaxed);
+}
+
 bool docket_store_owned(const docket_store *s)
 {
-	return s->env && s->pid == getpid();
+	return s->env && s->pid == self();
 }
 
 int docket_store_err(docket_err *err, int rc, const char *what)
@@ -215,7 +237,7 @@ int docket_store_open(docket_store *s, const char *home, bool nosync, size_t map
 	s->lockfd = -1;
 	pthread_rwlock_init(&s->maplock, NULL);
 	s->maplock_ready = true;
-	s->pid = getpid();
+	s->pid = self();
 	if (mkdir(home, 0700) < 0 && errno != EEXIST)
 		return docket_err_set(err, DOCKET_EIO, "%s: %s", home, strerror(errno));
 	if (asprintf(&s->path, "%s/%s", home, DOCKET_STORE_FILE) < 0) {
@@ -254,7 +276,7 @@ err:
 
 void docket_store_close(docket_store *s)
 {
-	if (s->env && s->pid == getpid())
+	if (s->env && s->pid == self())
 		mdb_env_close(s->env);
 	s->env = NULL;
 	if (s->lockfd >= 0)

@@ -353,6 +353,62 @@ static void a_batch_commits_each_operation_on_its_own(void **state)
 	json_decref(bad);
 }
 
+/* SO-1's SLA entry at T0 + DAY, put back or taken away behind the engine. */
+static void sla_entry(fixture *fx, bool present)
+{
+	uint8_t k[KEY_SLA], ck[DOCKET_CKEY], v[4];
+	MDB_val key = {KEY_SLA, k}, val = {4, v};
+	uint32_t prefixno;
+	MDB_txn *txn;
+
+	assert_int_equal(mdb_txn_begin(fx->eng->st.env, NULL, 0, &txn), 0);
+	assert_int_equal(docket_intern(&fx->eng->st, txn, DOCKET_N_PREFIX, 0, "SO", 2, false,
+				       &prefixno, NULL), 0);
+	docket_ckey(ck, prefixno, 1);
+	docket_key_sla(k, T0 + DAY, ck);
+	docket_be32(v, docket_catalog_find(&fx->eng->cat, "order")->wfno);
+	if (present)
+		assert_int_equal(mdb_put(txn, fx->eng->st.sla, &key, &val, 0), 0);
+	else
+		assert_int_equal(mdb_del(txn, fx->eng->st.sla, &key, NULL), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+}
+
+/* An event found the store damaged after its first write: that event
+ * alone is refused and leaves nothing behind, its neighbours commit. */
+static void a_failure_after_writing_leaves_the_batch_whole(void **state)
+{
+	fixture *fx = *state;
+	docket_result r[3];
+
+	assert_int_equal(fx_create(fx, &alice, "order", NEW_ORDER, &r[0]), 0);
+	assert_int_equal(fx_create(fx, &alice, "order", NEW_ORDER, &r[0]), 0);
+	sla_entry(fx, false);
+	json_t *good = json_loads(NEW_ORDER, 0, NULL);
+	docket_op ops[3] = {
+		{.kind = DOCKET_OP_FIRE, .actor = &alice, .case_id = "SO-2", .event = "cancel"},
+		{.kind = DOCKET_OP_FIRE, .actor = &alice, .case_id = "SO-1", .event = "cancel"},
+		{.kind = DOCKET_OP_CREATE, .actor = &alice, .workflow = "order", .fields = good},
+	};
+	assert_int_equal(docket_engine_apply(fx->eng, ops, 3, r), 0);
+	assert_int_equal(r[0].code, 0);
+	assert_string_equal(r[0].stage, "cancelled");
+	assert_int_equal(r[1].code, DOCKET_ECORRUPT);
+	assert_int_equal(r[1].seq, 0);
+	assert_int_equal(r[2].code, 0);
+	assert_string_equal(r[2].id, "SO-3");
+	json_decref(good);
+	/* SO-1 is where it was, stage index and history untouched. */
+	sla_entry(fx, true);
+	assert_int_equal(fx_check(fx), 0);
+	json_t *c;
+	docket_err err;
+	assert_int_equal(docket_engine_case(fx->eng, &alice, "SO-1", &c, &err), 0);
+	assert_string_equal(json_string_value(json_object_get(c, "stage")), "received");
+	assert_int_equal(json_integer_value(json_object_get(c, "seq")), 1);
+	json_decref(c);
+}
+
 static const char *V2 =
 	"workflow: order\n"
 	"version: 2\n"
@@ -724,6 +780,7 @@ int main(void)
 		T(running_cases_keep_their_definition),
 		T(ids_continue_after_reopen),
 		T(check_finds_a_broken_index),
+		T(a_failure_after_writing_leaves_the_batch_whole),
 		T(check_finds_a_broken_history),
 		T(the_map_grows_and_the_batch_survives),
 		T(backup_is_a_home_that_checks_clean),

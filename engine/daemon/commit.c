@@ -26,9 +26,11 @@ void docketd_commit_free(docketd_commit *cm)
 {
 	free(cm->ops);
 	free(cm->results);
-	cm->ops = NULL;
-	cm->results = NULL;
-	cm->cap = 0;
+	free(cm->ops2);
+	free(cm->results2);
+	cm->ops = cm->ops2 = NULL;
+	cm->results = cm->results2 = NULL;
+	cm->cap = cm->cap2 = 0;
 }
 
 bool docketd_commit_idle(const docketd *d)
@@ -69,40 +71,66 @@ static void apply_work(uv_work_t *w)
 	cm->rc = docket_engine_apply(d->eng, cm->ops, cm->n, cm->results);
 }
 
-/* Runs on the loop thread once the apply returned.  The queue stays busy
- * while the jobs' done callbacks run: what they submit only queues, so
- * the results they read cannot be overwritten by the next batch. */
+static bool start_apply(docketd *d, bool may_finish);
+
+/* Hand the buffers just used to the done callbacks and give the next
+ * batch the other set. */
+static void swap_sets(docketd_commit *cm)
+{
+	docket_op *ops = cm->ops;
+	docket_result *res = cm->results;
+	size_t cap = cm->cap;
+
+	cm->ops = cm->ops2;
+	cm->results = cm->results2;
+	cm->cap = cm->cap2;
+	cm->ops2 = ops;
+	cm->results2 = res;
+	cm->cap2 = cap;
+}
+
+/* Runs on the loop thread once the apply returned.  The next batch of
+ * waiting writes goes to the worker first, so its fsync overlaps the
+ * replies of this one; the done callbacks read this batch's results from
+ * the other buffer set, which nothing touches until the next apply_done.
+ * A reload or backup at the head waits for the kick after the callbacks,
+ * so jobs still finish in queue order. */
 static void apply_done(uv_work_t *w, int status)
 {
 	docketd *d = w->data;
 	docketd_commit *cm = &d->cm;
 	docketd_job *j, *next, *batch = cm->batch;
-	size_t off = 0;
+	docket_result *results = cm->results;
+	size_t off = 0, n = cm->n;
+	int rc = cm->rc;
 
 	(void)status;   /* never cancelled: uv_cancel is not used */
 	cm->batch = NULL;
 	cm->busy_ms += uv_now(d->loop) - cm->started_ms;
-	if (cm->rc == 0) {
+	if (rc == 0) {
 		cm->commits++;
-		cm->ops_applied += cm->n;
-		hist_add(cm, cm->n);
-		if (cm->n > cm->max_batch)
-			cm->max_batch = cm->n;
-		docketd_debug("commit: %zu operation%s", cm->n, cm->n == 1 ? "" : "s");
+		cm->ops_applied += n;
+		hist_add(cm, n);
+		if (n > cm->max_batch)
+			cm->max_batch = n;
+		docketd_debug("commit: %zu operation%s", n, n == 1 ? "" : "s");
 	} else {
 		cm->failed_commits++;
-		docketd_warn("commit of %zu operation%s failed, nothing written: %s", cm->n,
-			     cm->n == 1 ? "" : "s", cm->results[0].err.msg);
+		docketd_warn("commit of %zu operation%s failed, nothing written: %s", n,
+			     n == 1 ? "" : "s", results[0].err.msg);
 	}
+	cm->busy = false;
+	swap_sets(cm);
+	if (cm->head && cm->head->kind == DOCKETD_JOB_APPLY)
+		start_apply(d, false);
 	for (j = batch; j; j = next) {
 		next = j->next;
 		j->next = NULL;
-		j->rc = cm->rc;
-		j->results = cm->results + off;
+		j->rc = rc;
+		j->results = results + off;
 		off += j->nops;
 		j->done(d, j);  /* may free j */
 	}
-	cm->busy = false;
 	docketd_after_commit(d);
 	docketd_commit_kick(d);
 }

@@ -64,9 +64,11 @@ typedef struct docketd_commit {
 	uv_work_t work;
 	uv_timer_t later;           /* runs the queue after submit returned */
 	docketd_job *batch;         /* jobs of the apply in flight, in order */
-	docket_op *ops;             /* their operations, flattened */
-	docket_result *results;
-	size_t n, cap;
+	/* Two sets of flattened operations and results: the next batch fills
+	 * one while the done callbacks of the last one still read the other. */
+	docket_op *ops, *ops2;
+	docket_result *results, *results2;
+	size_t n, cap, cap2;
 	int rc;
 	uint64_t started_ms;        /* loop time the batch started */
 	/* What `status` shows. */
