@@ -75,6 +75,10 @@ int cli_call(struct cli *cli, const char *op, struct json_t *args,
 /* --json: the document, pretty, keys in the daemon's order, one newline. */
 void cli_print_json(const struct json_t *doc);
 
+/* With --json: print res, release it and return true (the verb is done).
+ * Without: return false and leave res to the caller. */
+bool cli_json_reply(const struct cli *cli, struct json_t *res);
+
 /* Members of a reply document, tolerant of absence: a string or NULL, an
  * integer or dflt, the first array found under any of the keys. */
 const char *cli_jstr(const struct json_t *o, const char *key);

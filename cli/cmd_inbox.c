@@ -74,11 +74,8 @@ int cmd_inbox(struct cli *cli, int argc, char **argv)
 	}
 	if ((rc = cli_call(cli, "inbox", args, &res)))
 		return rc;
-	if (cli->json) {
-		cli_print_json(res);
-		json_decref(res);
+	if (cli_json_reply(cli, res))
 		return 0;
-	}
 	const json_t *arr = cli_jarray(res, "notifications", NULL);
 	size_t n = json_array_size(arr);
 	long long total = cli_jint(res, "count", (long long)n);

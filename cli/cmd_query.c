@@ -34,11 +34,8 @@ int cmd_workflows(struct cli *cli, int argc, char **argv)
 
 	if ((rc = cli_args(cli, argc, argv, 0, 0, "")) || (rc = cli_call(cli, "workflows", NULL, &res)))
 		return rc;
-	if (cli->json) {
-		cli_print_json(res);
-		json_decref(res);
+	if (cli_json_reply(cli, res))
 		return 0;
-	}
 	const json_t *arr = cli_jarray(res, "workflows", NULL), *w;
 	cli_table *t = cli_table_new(4, heads);
 	size_t i;
@@ -146,11 +143,8 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 		json_object_set_new(args, "open_only", json_true());
 	if ((rc = cli_call(cli, "list", args, &res)))
 		return rc;
-	if (cli->json) {
-		cli_print_json(res);
-		json_decref(res);
+	if (cli_json_reply(cli, res))
 		return 0;
-	}
 	const json_t *arr = cli_jarray(res, "cases", NULL), *cs;
 	cli_table *t = cli_table_new(7, heads);
 	size_t i;
@@ -236,11 +230,8 @@ int cmd_stuck(struct cli *cli, int argc, char **argv)
 	}
 	if ((rc = cli_call(cli, "stuck", args, &res)))
 		return rc;
-	if (cli->json) {
-		cli_print_json(res);
-		json_decref(res);
+	if (cli_json_reply(cli, res))
 		return 0;
-	}
 	const json_t *arr = cli_jarray(res, "stuck", "cases");
 	size_t n = json_array_size(arr);
 	long long total = cli_jint(res, "count", (long long)n);
@@ -340,11 +331,8 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 	args = optind < argc ? json_pack("{s:s}", "workflow", argv[optind]) : NULL;
 	if ((rc = cli_call(cli, "stats", args, &res)))
 		return rc;
-	if (cli->json) {
-		cli_print_json(res);
-		json_decref(res);
+	if (cli_json_reply(cli, res))
 		return 0;
-	}
 	const json_t *arr = cli_jarray(res, "workflows", NULL), *w;
 	bool colour = cli_colour_wanted(stdout);
 	size_t i, shown = 0;

@@ -88,6 +88,15 @@ int cli_call(struct cli *cli, const char *op, json_t *args, json_t **result)
 	return rc;
 }
 
+bool cli_json_reply(const struct cli *cli, json_t *res)
+{
+	if (!cli->json)
+		return false;
+	cli_print_json(res);
+	json_decref(res);
+	return true;
+}
+
 void cli_print_json(const json_t *doc)
 {
 	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
