@@ -409,7 +409,7 @@ int docket_catalog_install(docket_catalog *cat, docket_store *st, docket_workflo
 			break;
 		rc = install_txn(cat, st, txn, wf, now, &fresh, &d, info, err);
 		if (rc == 0)
-			rc = mdberr(err, mdb_txn_commit(txn), "committing the definition");
+			rc = docket_store_commit(st, txn, "committing the definition", err);
 		else
 			mdb_txn_abort(txn);
 		if (rc == 0 && fresh) {

@@ -1315,7 +1315,7 @@ static int run_batch(docket_engine *eng, const docket_op *ops, size_t n,
 			goto fail;
 		}
 	}
-	return docket_store_err(err, mdb_txn_commit(txn), "committing the batch");
+	return docket_store_commit(&eng->st, txn, "committing the batch", err);
 fail:
 	mdb_txn_abort(txn);
 	return rc;

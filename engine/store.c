@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define MAXDBS 16
@@ -62,6 +63,29 @@ int docket_store_err(docket_err *err, int rc, const char *what)
 	if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID)
 		return docket_err_set(err, DOCKET_ECORRUPT, "%s: %s", what, mdb_strerror(rc));
 	return docket_err_set(err, DOCKET_ESTORE, "%s: %s", what, mdb_strerror(rc));
+}
+
+/* Below this much free space a failed write is called a full disk: LMDB
+ * needs whole pages, and a commit writes several at once. */
+#define FULL_BELOW (1u << 20)
+
+int docket_store_commit(docket_store *s, MDB_txn *txn, const char *what, docket_err *err)
+{
+	int rc = mdb_txn_commit(txn);
+	struct statvfs fs;
+	unsigned long long avail;
+
+	if (rc != ENOSPC && rc != EIO && rc != EDQUOT && rc != EFBIG)
+		return docket_store_err(err, rc, what);
+	if (statvfs(s->path, &fs) != 0)
+		return docket_store_err(err, rc, what);
+	avail = (unsigned long long)fs.f_bavail * fs.f_frsize;
+	if (rc == EIO && avail >= FULL_BELOW)
+		return docket_store_err(err, rc, what);
+	return docket_err_set(err, DOCKET_EIO,
+		"%s: the disk holding %s is full (%llu KiB free, %s): nothing was "
+		"written; free space and try again", what, s->path, avail / 1024,
+		mdb_strerror(rc));
 }
 
 static int forked(docket_err *err)
@@ -199,8 +223,7 @@ static int init_dbs(docket_store *s, docket_err *err)
 			v.mv_size == 4 ? docket_rd32(v.mv_data) : 0, DOCKET_SCHEMA_VERSION);
 		goto fail;
 	}
-	rc = mdb_txn_commit(txn);
-	return docket_store_err(err, rc, "creating the store");
+	return docket_store_commit(s, txn, "creating the store", err);
 fail:
 	mdb_txn_abort(txn);
 	return rc;

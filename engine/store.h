@@ -89,6 +89,12 @@ int docket_store_grow(docket_store *s, docket_err *err);
  * DOCKET_ESTORE.  rc 0 returns 0 and leaves err alone. */
 int docket_store_err(docket_err *err, int rc, const char *what);
 
+/* Commit a top-level write transaction (it is gone either way).  A failed
+ * write is reported as the full disk it usually is: LMDB turns a short
+ * write into EIO, so on EIO/ENOSPC/EDQUOT/EFBIG the free space of the
+ * store's file system is looked up and named in the message. */
+int docket_store_commit(docket_store *s, MDB_txn *txn, const char *what, docket_err *err);
+
 /* mdb_reader_check; *dead may be NULL. */
 int docket_store_reader_check(docket_store *s, int *dead, docket_err *err);
 
