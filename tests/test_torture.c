@@ -372,6 +372,25 @@ static long reserved(const daemon_t *dm)
 	return n;
 }
 
+/* A case that did not get through: everything that says why, then fail. */
+static void stuck_report(dclient *c, const daemon_t *dm, const char *id, const char *stage)
+{
+	const char *ops[] = {"show", "history"};
+	char cmd[300];
+
+	for (size_t i = 0; i < 2; i++) {
+		json_t *r = call(c, NULL, ops[i], json_pack("{s:s}", "case", id));
+		char *dump = json_dumps(r, JSON_COMPACT);
+		print_message("# %s: %s\n", ops[i], dump ? dump : "?");
+		free(dump);
+		json_decref(r);
+	}
+	snprintf(cmd, sizeof cmd, "grep -n -e '%s[^0-9]' -e 'host' -e 'quarantin' %s | tail -40 >&2",
+		 id, dm->log);
+	if (system(cmd)) {}
+	fail_msg("%s stuck in %s", id, stage);
+}
+
 static void kill_9_rounds(void **state)
 {
 	(void)state;
@@ -433,7 +452,7 @@ static void kill_9_rounds(void **state)
 		if (strcmp(stage, "open")) {
 			through_stock++;
 			if (strcmp(stage, "end"))
-				fail_msg("%s stuck in %s", a.ids[i], stage);
+				stuck_report(&c, &dm, a.ids[i], stage);
 			json_t *r = call(&c, NULL, "history", json_pack("{s:s}", "case", a.ids[i]));
 			size_t n = json_array_size(json_object_get(ok(r), "history"));
 			if (n != 4)
