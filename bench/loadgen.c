@@ -27,8 +27,8 @@
  * bench-sales-order-noop, whose automatic stages run the no-op plugin.
  * Clients fire only the events a person fires; the protocol has no push,
  * so after an event that enters an automatic stage the client polls
- * `show` (100 us, doubling to 800 us between polls) until the plugin's
- * event has moved the case on, and that step is timed from its send to
+ * `show` (wait_moved says how often) until the plugin's event has moved
+ * the case on, and that step is timed from its send to
  * the reply that shows the move.  The plugin's transitions count in
  * transitions/s; the result line says peer=docket-noop.
  */
@@ -430,11 +430,15 @@ static const char *stage_of(json_t *reply, const char **action_state)
 }
 
 /* Polls until the plugin of the stage the case just entered has moved it
- * to `to`; 0, or -1 after printing why. */
-static int wait_moved(dclient *c, const char *id, const char *to, json_t *reply)
+ * to `to`; 0, or -1 after printing why.  The pause doubles from 100 us up
+ * to 800 us, or a quarter of the wait so far when that is longer: a step
+ * is timed within a quarter of its length, and a slow plugin under load
+ * is not answered by a flood of `show` that would slow the daemon more. */
+static int wait_moved(dclient *c, const char *id, const char *to, json_t *reply,
+		      int64_t sent)
 {
 	int64_t give_up = versus_now_ns() + (int64_t)DCLIENT_TIMEOUT_MS * 1000000;
-	long pause_ns = 100000;
+	int64_t pause_ns = 100000;
 
 	for (;;) {
 		const char *astate, *stage = stage_of(reply, &astate);
@@ -453,8 +457,9 @@ static int wait_moved(dclient *c, const char *id, const char *to, json_t *reply)
 			return done ? 0 : -1;
 		}
 		json_decref(reply);
-		nanosleep(&(struct timespec){0, pause_ns}, NULL);
-		pause_ns = pause_ns < 800000 ? pause_ns * 2 : pause_ns;
+		nanosleep(&(struct timespec){pause_ns / 1000000000, pause_ns % 1000000000}, NULL);
+		int64_t quarter = (versus_now_ns() - sent) / 4;
+		pause_ns = pause_ns < 800000 ? pause_ns * 2 : quarter > 800000 ? quarter : 800000;
 		reply = dclient_call(c, as_user, "show", json_pack("{s:s}", "case", id));
 	}
 }
@@ -463,6 +468,7 @@ static int noop_advance(void *st, const char *id, const versus_step *step)
 {
 	int i = (int)(step - versus_route);
 	int next = i + 1 < VERSUS_STEPS && by_plugin[i + 1];
+	int64_t sent = versus_now_ns();
 	json_t *r = dclient_call(st, as_user, "advance", json_pack("{s:s, s:s, s:o}", "case", id,
 				 "event", step->event, "fields", loads(step_fields[i])));
 
@@ -478,7 +484,7 @@ static int noop_advance(void *st, const char *id, const versus_step *step)
 		json_decref(r);
 		return 0;
 	}
-	return wait_moved(st, id, after_plugin[i + 1], r) ? -1 : 1;
+	return wait_moved(st, id, after_plugin[i + 1], r, sent) ? -1 : 1;
 }
 
 static int sales_order(long preload_k, int clients, double seconds, bool noop)
