@@ -22,10 +22,20 @@
  * versus.c to `closed` for --seconds, and one `result` line reports
  * transitions/s, latency, the bytes docketd wrote per transition (its
  * /proc/PID/io), its peak RSS and the operations per commit it achieved.
+ *
+ * --workload sales-order-noop: the same route through
+ * bench-sales-order-noop, whose automatic stages run the no-op plugin.
+ * Clients fire only the events a person fires; the protocol has no push,
+ * so after an event that enters an automatic stage the client polls
+ * `show` (wait_moved says how often) until the plugin's event has moved
+ * the case on, and that step is timed from its send to
+ * the reply that shows the move.  The plugin's transitions count in
+ * transitions/s; the result line says peer=docket-noop.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,7 +232,10 @@ static void daemon_figures(json_t *before, json_t *after)
 }
 
 
+/* The workflow the sales-order clients drive; preload always stores
+ * bench-sales-order cases. */
 #define WF "bench-sales-order"
+static const char *wf = WF;
 
 static json_t *loads(const char *text)
 {
@@ -317,13 +330,13 @@ static void *sales_open(int client, void *arg)
 
 static int sales_create(void *st, char *id, size_t size)
 {
-	json_t *r = dclient_call(st, as_user, "new", json_pack("{s:s, s:o}", "workflow", WF,
+	json_t *r = dclient_call(st, as_user, "new", json_pack("{s:s, s:o}", "workflow", wf,
 				 "fields", loads(versus_new_fields)));
 	const char *s = json_string_value(json_object_get(json_object_get(r, "result"), "id"));
 
 	if (!s) {
 		char *dump = r ? json_dumps(r, 0) : NULL;
-		fprintf(stderr, "loadgen: new " WF " failed: %s\n", dump ? dump : "no reply");
+		fprintf(stderr, "loadgen: new %s failed: %s\n", wf, dump ? dump : "no reply");
 		free(dump);
 		json_decref(r);
 		return -1;
@@ -345,9 +358,141 @@ static void sales_close(void *st)
 	free(st);
 }
 
-static int sales_order(long preload_k, int clients, double seconds)
+/* --- sales-order-noop: the plugin fires the events of automatic stages */
+
+/* The stages of workflows/sales-order.yaml that run a plugin, which run
+ * the no-op plugin in bench-sales-order-noop.yaml. */
+static const char *const auto_stages[] = {
+	"stock_check", "production_order", "shipping", "invoicing", "dunning", NULL,
+};
+
+/* by_plugin[i]: route step i is the event of an automatic stage, which
+ * the plugin fires.  step_fields[i]: what a client sends with step i, a
+ * person's event, plus the fields of the plugin's step after it: the
+ * no-op plugin sets none, and the events it fires require some
+ * (`shipped` needs tracking, `invoiced` invoice_no), so each case still
+ * ends with the same fields as in the plain workload. */
+static bool by_plugin[VERSUS_STEPS];
+static char *step_fields[VERSUS_STEPS];
+static const char *after_plugin[VERSUS_STEPS];  /* the stage step i's plugin moves to */
+
+static bool automatic(const char *stage)
 {
-	static const versus_peer peer = {sales_open, sales_create, sales_advance, sales_close};
+	for (int i = 0; auto_stages[i]; i++)
+		if (!strcmp(auto_stages[i], stage))
+			return true;
+	return false;
+}
+
+static const char *json_field(void *ctx, const char *name)
+{
+	return json_string_value(json_object_get(ctx, name));
+}
+
+/* Walks the route through the workflow's table to find the plugin's
+ * steps; each must follow a person's step, which waits for it. */
+static int noop_plan(void)
+{
+	json_t *fields = loads(versus_new_fields), *send[VERSUS_STEPS];
+	const char *stage = versus_stages[0];
+	int i, rc = 0;
+
+	for (i = 0; i < VERSUS_STEPS && !rc; i++) {
+		json_t *f = send[i] = loads(versus_route[i].fields);
+		json_object_update(fields, f);
+		const versus_transition *t = versus_find(stage, versus_route[i].event,
+							 json_field, fields);
+		if (!t || (automatic(stage) && (i == 0 || by_plugin[i - 1]))) {
+			rc = -1;
+		} else if (automatic(stage)) {
+			by_plugin[i] = true;
+			after_plugin[i] = t->to;
+			json_object_update(send[i - 1], f);
+		}
+		stage = t ? t->to : stage;
+	}
+	while (i-- > 0) {
+		step_fields[i] = rc ? NULL : json_dumps(send[i], 0);
+		json_decref(send[i]);
+	}
+	json_decref(fields);
+	if (rc)
+		fprintf(stderr, "loadgen: the route does not fit the workflow's table\n");
+	return rc;
+}
+
+static const char *stage_of(json_t *reply, const char **action_state)
+{
+	json_t *c = json_object_get(reply, "result");
+
+	*action_state = json_string_value(json_object_get(json_object_get(c, "action"), "state"));
+	return json_string_value(json_object_get(c, "stage"));
+}
+
+/* Polls until the plugin of the stage the case just entered has moved it
+ * to `to`; 0, or -1 after printing why.  The pause doubles from 100 us up
+ * to 800 us, or a quarter of the wait so far when that is longer: a step
+ * is timed within a quarter of its length, and a slow plugin under load
+ * is not answered by a flood of `show` that would slow the daemon more. */
+static int wait_moved(dclient *c, const char *id, const char *to, json_t *reply,
+		      int64_t sent)
+{
+	int64_t give_up = versus_now_ns() + (int64_t)DCLIENT_TIMEOUT_MS * 1000000;
+	int64_t pause_ns = 100000;
+
+	for (;;) {
+		const char *astate, *stage = stage_of(reply, &astate);
+		int done = stage && !strcmp(stage, to);
+		int stuck = !stage || (astate && !strcmp(astate, "failed")) ||
+			    versus_now_ns() > give_up;
+
+		if (done || stuck) {
+			if (!done) {
+				char *dump = reply ? json_dumps(reply, 0) : NULL;
+				fprintf(stderr, "loadgen: %s did not move on to %s: %.400s\n", id,
+					to, dump ? dump : "no reply");
+				free(dump);
+			}
+			json_decref(reply);
+			return done ? 0 : -1;
+		}
+		json_decref(reply);
+		nanosleep(&(struct timespec){pause_ns / 1000000000, pause_ns % 1000000000}, NULL);
+		int64_t quarter = (versus_now_ns() - sent) / 4;
+		pause_ns = pause_ns < 800000 ? pause_ns * 2 : quarter > 800000 ? quarter : 800000;
+		reply = dclient_call(c, as_user, "show", json_pack("{s:s}", "case", id));
+	}
+}
+
+static int noop_advance(void *st, const char *id, const versus_step *step)
+{
+	int i = (int)(step - versus_route);
+	int next = i + 1 < VERSUS_STEPS && by_plugin[i + 1];
+	int64_t sent = versus_now_ns();
+	json_t *r = dclient_call(st, as_user, "advance", json_pack("{s:s, s:s, s:o}", "case", id,
+				 "event", step->event, "fields", loads(step_fields[i])));
+
+	if (!r || !json_is_true(json_object_get(r, "ok"))) {
+		char *dump = r ? json_dumps(r, 0) : NULL;
+		fprintf(stderr, "loadgen: advance %s failed: %s\n", step->event,
+			dump ? dump : "no reply");
+		free(dump);
+		json_decref(r);
+		return -1;
+	}
+	if (!next) {
+		json_decref(r);
+		return 0;
+	}
+	return wait_moved(st, id, after_plugin[i + 1], r, sent) ? -1 : 1;
+}
+
+static int sales_order(long preload_k, int clients, double seconds, bool noop)
+{
+	static const versus_peer plain = {sales_open, sales_create, sales_advance, sales_close};
+	static const versus_peer with_plugins = {sales_open, sales_create, noop_advance,
+						 sales_close};
+	const versus_peer *peer = noop ? &with_plugins : &plain;
 	versus_result r;
 
 	if (preload_k > 0 && preload(preload_k))
@@ -357,17 +502,22 @@ static int sales_order(long preload_k, int clients, double seconds)
 	json_t *before = daemon_status();
 	pid_t pid = (pid_t)num(before, "pid");
 	long long w0 = versus_write_bytes(pid);
-	int rc = versus_run(&peer, NULL, clients, seconds, &r);
+	if (noop && noop_plan())
+		return 1;
+	wf = noop ? WF "-noop" : WF;
+	int rc = versus_run(peer, NULL, clients, seconds, &r);
 	long long w1 = versus_write_bytes(pid);
 	json_t *after = daemon_status();
 	long long commits = num(after, "commits") - num(before, "commits");
 	long long ops = num(after, "ops") - num(before, "ops");
 
-	versus_print("docket", clients, &r,
+	versus_print(noop ? "docket-noop" : "docket", clients, &r,
 		     r.transitions && w0 >= 0 && w1 >= 0 ? (double)(w1 - w0) / (double)r.transitions : -1,
 		     num(after, "rss_peak_kb"), commits ? (double)ops / (double)commits : 0);
 	json_decref(before);
 	json_decref(after);
+	for (int i = 0; i < VERSUS_STEPS; i++)
+		free(step_fields[i]);
 	return rc ? 1 : 0;
 }
 
@@ -401,7 +551,7 @@ int main(int argc, char **argv)
 		default:
 			fprintf(stderr, "usage: loadgen --socket PATH [--rtt N] [--clients N "
 				"[--seconds S]] [--as USER] [--workload sales-order "
-				"[--preload K]]\n");
+				"[--preload K] | --workload sales-order-noop]\n");
 			return o == 'h' ? 0 : 2;
 		}
 	}
@@ -411,12 +561,14 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (workload) {
-		if (strcmp(workload, "sales-order") || (!clients && !preload_k)) {
+		bool noop = !strcmp(workload, "sales-order-noop");
+		if ((!noop && strcmp(workload, "sales-order")) || (!clients && !preload_k) ||
+		    (noop && preload_k)) {
 			fprintf(stderr, "loadgen: --workload sales-order needs --clients N "
-				"or --preload K\n");
+				"or --preload K, sales-order-noop --clients N\n");
 			return 2;
 		}
-		return sales_order(preload_k, clients, seconds);
+		return sales_order(preload_k, clients, seconds, noop);
 	}
 	json_t *before = daemon_status();
 	if (n)

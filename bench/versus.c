@@ -131,6 +131,7 @@ typedef struct client {
 	int64_t *end;
 	int64_t *ns;
 	size_t n, cap;
+	long transitions;
 	int failed;
 } client;
 
@@ -164,12 +165,16 @@ static void *client_main(void *p)
 			c->failed = 1;
 			break;
 		}
+		c->transitions++;
 		for (int i = 0; i < VERSUS_STEPS && versus_now_ns() < *c->end; i++) {
 			t = versus_now_ns();
-			if (c->peer->advance(st, id, &versus_route[i]) || timed(c, t)) {
+			int more = c->peer->advance(st, id, &versus_route[i]);
+			if (more < 0 || more >= VERSUS_STEPS - i || timed(c, t)) {
 				c->failed = 1;
 				break;
 			}
+			c->transitions += 1 + more;
+			i += more;
 		}
 	}
 	c->peer->close(st);
@@ -202,6 +207,7 @@ int versus_run(const versus_peer *peer, void *arg, int clients, double seconds,
 	for (int i = 0; i < clients; i++) {
 		pthread_join(th[i], NULL);
 		r->failed |= cs[i].failed;
+		r->transitions += cs[i].transitions;
 		total += cs[i].n;
 	}
 	r->seconds = (double)(versus_now_ns() - t0) / 1e9;
@@ -213,7 +219,6 @@ int versus_run(const versus_peer *peer, void *arg, int clients, double seconds,
 		total += cs[i].n;
 		free(cs[i].ns);
 	}
-	r->transitions = (long)total;
 	if (all) {
 		r->p50_us = versus_percentile(all, total, 50) / 1e3;
 		r->p99_us = versus_percentile(all, total, 99) / 1e3;

@@ -50,8 +50,12 @@ const versus_transition *versus_find(const char *stage, const char *event,
 int versus_stage_index(const char *stage);  /* -1 when unknown */
 
 /* A peer as the harness drives it.  open() makes one client's state (or
- * NULL on failure); create() makes a case and writes its id; advance()
- * fires one step.  Both return 0 or -1 after printing why. */
+ * NULL on failure); create() makes a case and writes its id (0 or -1 after
+ * printing why); advance() fires one step and returns -1 after printing
+ * why, or how many of the route's next steps the server took on its own
+ * before advance() returned: 0 for a peer without plugins, 1 when a
+ * plugin moved the case on (docket-noop).  The harness counts those as
+ * transitions, in the same timed step, and goes on after them. */
 typedef struct versus_peer {
 	void *(*open)(int client, void *arg);
 	int (*create)(void *st, char *id, size_t size);
