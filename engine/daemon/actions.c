@@ -142,8 +142,12 @@ void docketd_actions_check(docketd *d)
 	json_t *due, *e;
 	size_t i, n;
 
-	/* During a commit, wait for it to call us: it may bring more. */
-	if (!a->runner || d->stopping || d->cm.busy)
+	/* Not skipped while a commit is in flight: under load the next batch
+	 * starts as soon as one returns, so there is always one, and stage
+	 * entries would wait for the queue to drain.  Reads may run beside an
+	 * apply (engine.h); a run whose outcome is still being committed is
+	 * held by the runner, so nothing starts twice. */
+	if (!a->runner || d->stopping)
 		return;
 	now = docket_engine_now(d->eng);
 	if (docket_engine_outbox_due(d->eng, now, DUE_MAX, &due, &err)) {
