@@ -345,7 +345,10 @@ static bool read_may_run(const docketd_conn *c)
 
 /* Dispatch in order, as far as may be now: writes go to the group commit
  * at once; reads run while read_may_run and *reads (this connection's
- * share of the turn) last.  Returns whether anything was dispatched. */
+ * share of the turn) last.  Once the daemon is stopping, every read runs
+ * as soon as its connection's writes committed, turn or not: the writes
+ * behind it must reach the commit before the stop waits for the last one.
+ * Returns whether anything was dispatched. */
 static bool run(docketd_conn *c, unsigned *reads)
 {
 	bool any = false;
@@ -353,7 +356,7 @@ static bool run(docketd_conn *c, unsigned *reads)
 	while (c->next_run && !c->closing) {
 		docketd_exchange *x = c->next_run;
 		if (!x->reply) {
-			if (!docketd_request_queues(&x->rq)) {
+			if (!docketd_request_queues(&x->rq) && !(c->d->stopping && !c->queued)) {
 				if (!*reads || !read_may_run(c))
 					break;
 				(*reads)--;
@@ -756,9 +759,10 @@ void docketd_server_stop(docketd *d)
 		if (s->path)
 			unlink(s->path);
 	}
-	for (docketd_conn *c = s->conns; c; c = c->next) {
+	for (docketd_conn *c = s->conns, *next; c; c = next) {
+		next = c->next;
 		c->no_more = true;
-		set_reading(c);
+		progress(c);        /* runs what was received: see run() */
 	}
 }
 
