@@ -1208,21 +1208,30 @@ static void sigterm_answers_what_it_took_and_exits_0(void **state)
 	dm_init(&dm, users_yaml);
 	assert_int_equal(dm_start(&dm), 0);
 	connect_to(&c, &dm);
+	int first = c.next_id;
+	/* Reads among the writes: they wait for their turn, and the writes
+	 * behind them still reach the commit before the daemon exits. */
 	for (int i = 0; i < N; i++) {
-		json_t *q = dclient_request(&c, "alice", "new", json_pack("{s:s, s:{s:s}}",
-			"workflow", "ticket", "fields", "title", "stop"));
+		json_t *q = i % 4 == 3
+			? dclient_request(&c, "alice", "list", json_pack("{s:i}", "limit", 50))
+			: dclient_request(&c, "alice", "new", json_pack("{s:s, s:{s:s}}",
+				"workflow", "ticket", "fields", "title", "stop"));
 		assert_int_equal(dclient_send(&c, q), 0);
 		json_decref(q);
 	}
 	kill(dm.pid, SIGTERM);
-	/* Every reply that comes is a committed write; then the daemon closes. */
-	for (;;) {
+	/* Every reply that comes is a committed write or a read, in order;
+	 * then the daemon closes. */
+	for (int i = 0;; i++) {
 		json_t *r;
 		int rc = dclient_recv(&c, &r, WAIT_MS);
 		assert_true(rc >= 0);
 		if (rc == 0)
 			break;
-		snprintf(ids[got++], 32, "%s", sget(ok(r), "id"));
+		assert_int_equal(iget(r, "id"), first + i);
+		json_t *res = ok(r);
+		if (i % 4 != 3)
+			snprintf(ids[got++], 32, "%s", sget(res, "id"));
 		json_decref(r);
 	}
 	dclient_close(&c);

@@ -12,14 +12,24 @@
  * bytes in flight, and the socket is read only then: that is the
  * backpressure, and it bounds what one client can make the daemon hold.
  *
+ * Reads run on the loop thread, so they take turns: a read runs only in
+ * the check phase (turn_cb), at most DOCKETD_TURN_READS of each waiting
+ * connection per loop turn, round robin, and only while that connection
+ * has under DOCKETD_UNSENT_MAX reply bytes unsent.  One client's backlog
+ * thus costs every other client at most one of its reads per turn, never
+ * the whole backlog.  Writes are only queued for the group commit and go
+ * there at once.
+ *
  * Exchanges still waiting for a commit when their connection closes are
  * orphaned (conn = NULL) and freed when the commit returns; nothing else
- * outlives its connection.  A connection is freed in the close callback
- * of the last of its two handles.
+ * outlives its connection: reads not yet run are dropped (counted), so a
+ * client that pipelines and hangs up costs nothing more.  A connection is
+ * freed in the close callback of the last of its two handles.
  */
 #include "server.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +50,7 @@ struct docketd_conn {
 	uv_timer_t idle;
 	docketd *d;
 	docketd_conn *prev, *next;
+	docketd_conn *rprev, *rnext;    /* the server's ready list */
 	docket_frame_reader rd;
 	docketd_peer peer;
 	docketd_exchange *head, *tail;  /* not yet written, in arrival order */
@@ -50,6 +61,8 @@ struct docketd_conn {
 	int handles;                    /* open handles: freed at 0 */
 	bool counted;                   /* counts against max_connections */
 	bool reading;
+	bool ready;                     /* on the ready list: a read waits */
+	bool eof;                       /* the peer sent no more */
 	bool no_more;                   /* take no more requests */
 	bool shutting;
 	bool closing;
@@ -66,6 +79,9 @@ static char rbuf[65536];    /* reads are consumed before the next one */
 
 static void progress(docketd_conn *c);
 static void conn_close(docketd_conn *c);
+static void abandon(docketd_conn *c);
+static void turn_cb(uv_check_t *h);
+static void spin_cb(uv_idle_t *h);
 
 static const char *who(const docketd_conn *c)
 {
@@ -181,6 +197,19 @@ static bool take_frames(docketd_conn *c)
 	return added;
 }
 
+/* After EOF: whether the peer closed outright rather than only shut its
+ * sending side.  A Unix stream socket reports POLLHUP once both directions
+ * are shut, and we shut ours only when everything owed was written. */
+static bool peer_gone(docketd_conn *c)
+{
+	uv_os_fd_t fd;
+
+	if (!c->eof || c->shutting || uv_fileno((uv_handle_t *)&c->pipe, &fd))
+		return false;
+	struct pollfd p = {.fd = fd};
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+}
+
 static void idle_restart(docketd_conn *c)
 {
 	if (!c->closing)
@@ -195,14 +224,19 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	if (nread == UV_EOF) {
 		/* The client is done sending; it may still be reading. */
-		c->no_more = true;
+		c->no_more = c->eof = true;
+		if (peer_gone(c)) {
+			docketd_debug("closing connection of %s: it hung up", who(c));
+			abandon(c);
+			return;
+		}
 		set_reading(c);
 		progress(c);
 		return;
 	}
 	if (nread < 0) {
 		docketd_debug("closing connection of %s: %s", who(c), uv_strerror((int)nread));
-		conn_close(c);
+		abandon(c);
 		return;
 	}
 	idle_restart(c);
@@ -258,7 +292,7 @@ static void write_cb(uv_write_t *req, int status)
 		c->d->srv.write_errors++;
 		docketd_debug("closing connection of %s: writing a reply: %s", who(c),
 			      uv_strerror(status));
-		conn_close(c);
+		abandon(c);
 		return;
 	}
 	idle_restart(c);
@@ -302,17 +336,31 @@ static int send_reply(docketd_conn *c, const json_t *reply)
 
 /* --- moving a connection along ------------------------------------------ */
 
-/* Dispatch in order; a read waits for this connection's writes before it.
+/* Whether a read may run now, its turn aside: not before this
+ * connection's writes committed, nor while its replies pile up unsent. */
+static bool read_may_run(const docketd_conn *c)
+{
+	return !c->queued && c->unsent < DOCKETD_UNSENT_MAX;
+}
+
+/* Dispatch in order, as far as may be now: writes go to the group commit
+ * at once; reads run while read_may_run and *reads (this connection's
+ * share of the turn) last.  Once the daemon is stopping, every read runs
+ * as soon as its connection's writes committed, turn or not: the writes
+ * behind it must reach the commit before the stop waits for the last one.
  * Returns whether anything was dispatched. */
-static bool run(docketd_conn *c)
+static bool run(docketd_conn *c, unsigned *reads)
 {
 	bool any = false;
 
 	while (c->next_run && !c->closing) {
 		docketd_exchange *x = c->next_run;
 		if (!x->reply) {
-			if (c->queued && !docketd_request_queues(&x->rq))
-				break;
+			if (!docketd_request_queues(&x->rq) && !(c->d->stopping && !c->queued)) {
+				if (!*reads || !read_may_run(c))
+					break;
+				(*reads)--;
+			}
 			docketd_dispatch(c->d, x, &c->peer);
 			if (x->queued)
 				c->queued++;
@@ -357,6 +405,7 @@ static bool flush(docketd_conn *c)
 					y->conn = NULL;
 					c->queued--;
 				} else {
+					c->d->srv.dropped += !y->reply;
 					docketd_exchange_free(y);
 				}
 			}
@@ -367,7 +416,49 @@ static bool flush(docketd_conn *c)
 	return any;
 }
 
-static void progress(docketd_conn *c)
+/* --- taking turns -------------------------------------------------------- */
+
+static void ready_add(docketd_conn *c)
+{
+	docketd_server *s = &c->d->srv;
+
+	if (c->ready || !s->turn_ready)
+		return;
+	c->ready = true;
+	c->rnext = NULL;
+	c->rprev = s->ready_tail;
+	if (s->ready_tail)
+		s->ready_tail->rnext = c;
+	else
+		s->ready = c;
+	s->ready_tail = c;
+	if (s->nready++ == 0) {
+		uv_check_start(&s->turn, turn_cb);
+		/* Nothing to wait for while reads wait: poll without blocking. */
+		uv_idle_start(&s->spin, spin_cb);
+	}
+}
+
+static void ready_remove(docketd_conn *c)
+{
+	docketd_server *s = &c->d->srv;
+
+	if (!c->ready)
+		return;
+	c->ready = false;
+	if (c->rprev)
+		c->rprev->rnext = c->rnext;
+	else
+		s->ready = c->rnext;
+	if (c->rnext)
+		c->rnext->rprev = c->rprev;
+	else
+		s->ready_tail = c->rprev;
+	c->rprev = c->rnext = NULL;
+	s->nready--;
+}
+
+static void progress_with(docketd_conn *c, unsigned reads)
 {
 	bool moved;
 
@@ -376,13 +467,49 @@ static void progress(docketd_conn *c)
 		if (c->closing)
 			return;
 		moved |= take_frames(c);
-		moved |= run(c);
+		moved |= run(c, &reads);
 		moved |= flush(c);
 	} while (moved);
 	if (c->closing)
 		return;
 	set_reading(c);
 	maybe_finish(c);
+	if (c->next_run && read_may_run(c))
+		ready_add(c);
+}
+
+/* Everything but reads, which wait for the connection's turn. */
+static void progress(docketd_conn *c)
+{
+	progress_with(c, 0);
+}
+
+static void spin_cb(uv_idle_t *h)
+{
+	(void)h;
+}
+
+/* One turn: each connection that was waiting when it began runs its share
+ * of reads and goes to the back; the next turn comes after the loop has
+ * polled everyone's I/O again. */
+static void turn_cb(uv_check_t *h)
+{
+	docketd_server *s = &((docketd *)h->data)->srv;
+
+	for (size_t n = s->nready; n-- && s->ready;) {
+		docketd_conn *c = s->ready;
+		ready_remove(c);
+		if (peer_gone(c)) {
+			docketd_debug("closing connection of %s: it hung up", who(c));
+			abandon(c);
+			continue;
+		}
+		progress_with(c, DOCKETD_TURN_READS);
+	}
+	if (!s->ready) {
+		uv_check_stop(&s->turn);
+		uv_idle_stop(&s->spin);
+	}
 }
 
 void docketd_server_answered(docketd *d, docketd_exchange *x)
@@ -426,13 +553,16 @@ static void conn_close(docketd_conn *c)
 	if (c->closing)
 		return;
 	c->closing = true;
+	ready_remove(c);
 	while (c->head) {
 		docketd_exchange *x = c->head;
 		c->head = x->next;
-		if (x->queued)
+		if (x->queued) {
 			x->conn = NULL;     /* freed when its commit returns */
-		else
+		} else {
+			d->srv.dropped += !x->reply;
 			docketd_exchange_free(x);
+		}
 	}
 	c->tail = c->next_run = NULL;
 	c->outstanding = c->queued = 0;
@@ -446,6 +576,21 @@ static void conn_close(docketd_conn *c)
 		c->next->prev = c->prev;
 	uv_close((uv_handle_t *)&c->pipe, closed_cb);
 	uv_close((uv_handle_t *)&c->idle, closed_cb);
+}
+
+/* The peer is gone: no reply can reach it.  Its writes still go to the
+ * commit, as they would have had it waited for them; its reads are
+ * dropped unrun. */
+static void abandon(docketd_conn *c)
+{
+	for (docketd_exchange *x = c->next_run; x && !c->closing; x = x->next) {
+		if (x->reply || !docketd_request_queues(&x->rq))
+			continue;
+		docketd_dispatch(c->d, x, &c->peer);
+		if (x->queued)
+			c->queued++;
+	}
+	conn_close(c);
 }
 
 static void idle_cb(uv_timer_t *t)
@@ -590,6 +735,12 @@ int docketd_server_listen(docketd *d, docket_err *err)
 	uv_check_init(d->loop, &s->resume);
 	s->resume.data = d;
 	s->resume_ready = true;
+	/* Closed with every other handle once the last connection is gone. */
+	uv_check_init(d->loop, &s->turn);
+	s->turn.data = d;
+	uv_idle_init(d->loop, &s->spin);
+	s->spin.data = d;
+	s->turn_ready = true;
 	if ((rc = uv_listen((uv_stream_t *)&s->listener, 511, on_connection)))
 		return docket_err_set(err, DOCKET_EIO, "%s: %s", s->path, uv_strerror(rc));
 	return 0;
@@ -608,9 +759,10 @@ void docketd_server_stop(docketd *d)
 		if (s->path)
 			unlink(s->path);
 	}
-	for (docketd_conn *c = s->conns; c; c = c->next) {
+	for (docketd_conn *c = s->conns, *next; c; c = next) {
+		next = c->next;
 		c->no_more = true;
-		set_reading(c);
+		progress(c);        /* runs what was received: see run() */
 	}
 }
 
@@ -652,7 +804,7 @@ json_t *docketd_server_status(const docketd *d)
 {
 	const docketd_server *s = &d->srv;
 
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"connections", (json_int_t)s->nconns,
 		"accepted", (json_int_t)s->accepted,
 		"refused", (json_int_t)s->refused,
@@ -660,5 +812,6 @@ json_t *docketd_server_status(const docketd *d)
 		"protocol_errors", (json_int_t)s->protocol_errors,
 		"write_errors", (json_int_t)s->write_errors,
 		"requests", (json_int_t)s->requests,
-		"paused", (json_int_t)s->paused);
+		"paused", (json_int_t)s->paused,
+		"dropped", (json_int_t)s->dropped);
 }

@@ -7,8 +7,10 @@
  * that order whatever order they were ready in.  A connection stops being
  * read while it has too many requests outstanding or too many reply bytes
  * unsent (the client does not read), and resumes when they drain, so no
- * client can make the daemon buffer without bound.  A write error closes
- * that connection only.
+ * client can make the daemon buffer without bound.  Reads take turns
+ * across connections (a few per connection per loop turn), so one client's
+ * backlog does not become everyone's latency; the reads of a client that
+ * hung up are dropped, not run.  A write error closes that connection only.
  */
 #ifndef DOCKETD_SERVER_H
 #define DOCKETD_SERVER_H
@@ -28,6 +30,9 @@
 #define DOCKETD_UNSENT_MAX (4u << 20)
 /* Requests of one connection decoded and not yet answered. */
 #define DOCKETD_OUTSTANDING_MAX 256
+/* Reads of one connection run per loop turn before the others' turn: one
+ * `list` of 1000 cases is the longest another client waits for it. */
+#define DOCKETD_TURN_READS 1
 /* A reply may be larger than a request; past this it is refused. */
 #define DOCKETD_REPLY_MAX (64u << 20)
 
@@ -41,6 +46,11 @@ typedef struct docketd_server {
 	unsigned burst;             /* connections accepted this turn */
 	char *path;
 	docketd_conn *conns;        /* every open connection */
+	uv_check_t turn;            /* runs the waiting reads, round robin */
+	uv_idle_t spin;             /* the loop polls, not waits, while reads wait */
+	bool turn_ready;
+	docketd_conn *ready, *ready_tail;   /* connections with a read waiting */
+	size_t nready;
 	size_t nconns;              /* served (counted against the limit) */
 	size_t nopen;               /* open handles, refused ones too */
 	uv_timer_t grace;           /* how long a stop waits for slow clients */
@@ -48,6 +58,7 @@ typedef struct docketd_server {
 	void (*all_closed)(docketd *d);
 	uint64_t accepted, refused, idle_closed, protocol_errors, write_errors;
 	uint64_t requests, paused;
+	uint64_t dropped;           /* requests never run: their client hung up */
 } docketd_server;
 
 /* Bind HOME/docketd.sock (0660) and listen.  The caller holds the engine
@@ -66,7 +77,7 @@ void docketd_server_stop(docketd *d);
 void docketd_server_close_all(docketd *d, void (*cb)(docketd *d));
 
 /* {"connections","accepted","refused","idle_closed","protocol_errors",
- *  "write_errors","requests"} */
+ *  "write_errors","requests","paused","dropped"} */
 json_t *docketd_server_status(const docketd *d);
 
 #endif
