@@ -389,6 +389,15 @@ static void stuck_report(dclient *c, const daemon_t *dm, const char *id, const c
 	snprintf(cmd, sizeof cmd, "grep -n -e '%s[^0-9]' -e 'host' -e 'quarantin' %s | tail -40 >&2",
 		 id, dm->log);
 	if (system(cmd)) {}
+	/* The home outlives the test for a post-mortem (docket check, mdb_dump). */
+	char keep[200];
+	const char *tmp = getenv("TMPDIR");
+	snprintf(keep, sizeof keep, "%s/docket-stuck-XXXXXX", tmp ? tmp : "/tmp");
+	if (mkdtemp(keep)) {
+		snprintf(cmd, sizeof cmd, "cp -a %s %s/", dm->home, keep);
+		if (system(cmd) == 0)
+			print_message("# its home is kept in %s/home\n", keep);
+	}
 	fail_msg("%s stuck in %s", id, stage);
 }
 
