@@ -377,7 +377,7 @@ static long reserved(const daemon_t *dm)
 static void stuck_report(dclient *c, const daemon_t *dm, const char *id, const char *stage)
 {
 	const char *ops[] = {"show", "history"};
-	char cmd[300];
+	char cmd[600];
 
 	for (size_t i = 0; i < 2; i++) {
 		json_t *r = call(c, NULL, ops[i], json_pack("{s:s}", "case", id));
