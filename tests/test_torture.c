@@ -386,7 +386,7 @@ static void stuck_report(dclient *c, const daemon_t *dm, const char *id, const c
 		free(dump);
 		json_decref(r);
 	}
-	snprintf(cmd, sizeof cmd, "grep -n -e '%s[^0-9]' -e 'host' -e 'quarantin' %s | tail -40 >&2",
+	snprintf(cmd, sizeof cmd, "grep -n -e '%s[^0-9]' -e 'quarantin' -e 'warn' %s | tail -60 >&2",
 		 id, dm->log);
 	if (system(cmd)) {}
 	/* The home outlives the test for a post-mortem (docket check, mdb_dump). */
@@ -394,7 +394,7 @@ static void stuck_report(dclient *c, const daemon_t *dm, const char *id, const c
 	const char *tmp = getenv("TMPDIR");
 	snprintf(keep, sizeof keep, "%s/docket-stuck-XXXXXX", tmp ? tmp : "/tmp");
 	if (mkdtemp(keep)) {
-		snprintf(cmd, sizeof cmd, "cp -a %s %s/", dm->home, keep);
+		snprintf(cmd, sizeof cmd, "cp -a %s %s %s/", dm->home, dm->log, keep);
 		if (system(cmd) == 0)
 			print_message("# its home is kept in %s/home\n", keep);
 	}
