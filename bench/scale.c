@@ -566,6 +566,7 @@ typedef struct timing {
 	double p50_ms, p99_ms;
 	const char *note;
 	char buf[96];
+	long long rss_kb;       /* docketd's VmRSS after these calls, -1: not read */
 } timing;
 
 static void summarize(timing *t, int64_t *ns, int n)
@@ -823,10 +824,22 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 	return 0;
 }
 
+static int rss_after(pid_t pid, timing *t)
+{
+	mem m;
+	read_mem(pid, &m);
+	t->rss_kb = m.rss_kb;
+	return 0;
+}
+
 static void row(const timing *t)
 {
-	printf("| %-28s | %5d | %9.3f | %9.3f | %s |\n", t->name, t->n, t->p50_ms, t->p99_ms,
-	       t->note ? t->note : "");
+	char rss[32] = "";
+
+	if (t->rss_kb > 0)
+		snprintf(rss, sizeof rss, "%.1f", (double)t->rss_kb / 1024.0);
+	printf("| %-28s | %5d | %9.3f | %9.3f | %9s | %s |\n", t->name, t->n, t->p50_ms,
+	       t->p99_ms, rss, t->note ? t->note : "");
 }
 
 static int usage(void)
@@ -962,11 +975,14 @@ int main(int argc, char **argv)
 	start.note = "exec to the first answered status";
 	read_mem(dpid, &m0);
 
-	if (time_show(&cfg, &c, p, ns, &rd.show, false) ||
-	    time_show(&cfg, &c, p, ns, &rd.history, true) ||
-	    time_list(&cfg, &c, open_in, ns, &rd.list) ||
+	start.rss_kb = m0.rss_kb;
+	/* VmRSS after each kind of read: mostly the store's pages it touched. */
+	if (time_show(&cfg, &c, p, ns, &rd.show, false) || rss_after(dpid, &rd.show) ||
+	    time_show(&cfg, &c, p, ns, &rd.history, true) || rss_after(dpid, &rd.history) ||
+	    time_list(&cfg, &c, open_in, ns, &rd.list) || rss_after(dpid, &rd.list) ||
 	    time_stuck(&cfg, &c, nopen, ns, &rd.stuck, &rd.stuck_count) ||
-	    time_stats(&cfg, &c, open_in, nopen, ns, &rd.stats))
+	    rss_after(dpid, &rd.stuck) ||
+	    time_stats(&cfg, &c, open_in, nopen, ns, &rd.stats) || rss_after(dpid, &rd.stats))
 		goto out;
 	read_mem(dpid, &m);
 	if (time_cli(&cfg, home, "show", NULL, ns, &cli_show) ||
@@ -975,9 +991,9 @@ int main(int argc, char **argv)
 	if (interrupted)
 		goto out;
 
-	printf("\n| %-28s | %5s | %9s | %9s | %s |\n", "at the socket", "calls", "median ms",
-	       "p99 ms", "");
-	printf("|------------------------------|-------|-----------|-----------|---|\n");
+	printf("\n| %-28s | %5s | %9s | %9s | %9s | %s |\n", "docketd", "calls", "median ms",
+	       "p99 ms", "RSS MiB", "");
+	printf("|------------------------------|-------|-----------|-----------|-----------|---|\n");
 	row(&start);
 	row(&rd.show);
 	row(&rd.history);
