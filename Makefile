@@ -25,7 +25,7 @@ BENCH_PKGS := postgresql-15 libpq-dev libsqlite3-dev
 SANITIZE_ENV := ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
-.PHONY: all deps build asan test torture demo fuzz fuzz-deps bench bench-quick bench-deps clean
+.PHONY: all deps build asan test torture demo fuzz fuzz-deps bench bench-quick bench-deps bench-scale clean
 
 all: build
 
@@ -85,6 +85,13 @@ bench-quick: bench-deps build
 	@test -x $(BUILD)/bench/versus_pg || meson setup --reconfigure $(BUILD) >/dev/null
 	ninja -C $(BUILD)
 	@sh bench/run.sh $(BUILD) quick
+
+# Docket at 1,000,000 cases and 10,000,000 history entries: preload, then
+# docketd's start-up, read latencies, RSS and file size (docs/performance.md,
+# "Scale").  SCALE_ARGS="--cases 100000" for a smaller run.
+SCALE_ARGS ?=
+bench-scale: build
+	$(BUILD)/bench/scale $(SCALE_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(FUZZ)
