@@ -1,16 +1,18 @@
 /*
- * commit.c - the group-commit queue.  At most one job is on a worker
+ * commit.c - the group-commit queue.  At most one job is on the worker
  * thread at a time; while it runs, new jobs gather in the queue, and the
  * moment it returns every APPLY job waiting (up to DOCKET_BATCH_MAX
  * operations) goes into the next docket_engine_apply together.
  *
  * The worker touches only the flattened operations and results of its
  * batch and the engine; everything else (jobs, replies, the queue) is
- * touched on the loop thread alone, before uv_queue_work and after its
- * after-work callback.
+ * touched on the loop thread alone, before the hand-over and after the
+ * `finished` callback.  The mutex orders the hand-over, the release
+ * store of `done` and the async send order the way back.
  */
 #include "commit.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,8 +24,23 @@ void docketd_commit_init(docketd_commit *cm)
 	memset(cm, 0, sizeof *cm);
 }
 
+static void thread_stop(docketd_commit *cm)
+{
+	if (!cm->thread_up)
+		return;
+	pthread_mutex_lock(&cm->mu);
+	cm->quit = true;
+	pthread_mutex_unlock(&cm->mu);
+	pthread_cond_signal(&cm->cv);
+	pthread_join(cm->thread, NULL);
+	pthread_cond_destroy(&cm->cv);
+	pthread_mutex_destroy(&cm->mu);
+	cm->thread_up = false;
+}
+
 void docketd_commit_free(docketd_commit *cm)
 {
+	thread_stop(cm);
 	free(cm->ops);
 	free(cm->results);
 	free(cm->ops2);
@@ -63,9 +80,62 @@ static void hist_add(docketd_commit *cm, size_t n)
 	cm->hist[b]++;
 }
 
-static void apply_work(uv_work_t *w)
+/* --- the worker thread -------------------------------------------------- */
+
+static void *worker(void *arg)
 {
-	docketd *d = w->data;
+	docketd *d = arg;
+	docketd_commit *cm = &d->cm;
+
+	pthread_mutex_lock(&cm->mu);
+	for (;;) {
+		while (!cm->work && !cm->quit)
+			pthread_cond_wait(&cm->cv, &cm->mu);
+		if (cm->quit)
+			break;
+		void (*work)(docketd *) = cm->work;
+		cm->work = NULL;
+		pthread_mutex_unlock(&cm->mu);
+		work(d);
+		atomic_store_explicit(&cm->done, true, memory_order_release);
+		uv_async_send(&cm->finished);
+		pthread_mutex_lock(&cm->mu);
+	}
+	pthread_mutex_unlock(&cm->mu);
+	return NULL;
+}
+
+/* Loop thread: give the worker `work`, and run `after` once it returned.
+ * The signal comes after the unlock so the woken worker does not block
+ * at once on the mutex still held here. */
+static void hand_over(docketd *d, void (*work)(docketd *), void (*after)(docketd *))
+{
+	docketd_commit *cm = &d->cm;
+
+	cm->after = after;
+	uv_ref((uv_handle_t *)&cm->finished);   /* the loop waits for it */
+	pthread_mutex_lock(&cm->mu);
+	cm->work = work;
+	pthread_mutex_unlock(&cm->mu);
+	pthread_cond_signal(&cm->cv);
+}
+
+static void finished_cb(uv_async_t *a)
+{
+	docketd *d = a->data;
+	docketd_commit *cm = &d->cm;
+
+	/* Sends may coalesce, and one may arrive after its job was seen. */
+	if (!atomic_exchange_explicit(&cm->done, false, memory_order_acquire))
+		return;
+	uv_unref((uv_handle_t *)&cm->finished);
+	cm->after(d);
+}
+
+/* --- jobs ----------------------------------------------------------------- */
+
+static void apply_work(docketd *d)
+{
 	docketd_commit *cm = &d->cm;
 
 	cm->rc = docket_engine_apply(d->eng, cm->ops, cm->n, cm->results);
@@ -95,16 +165,14 @@ static void swap_sets(docketd_commit *cm)
  * the other buffer set, which nothing touches until the next apply_done.
  * A reload or backup at the head waits for the kick after the callbacks,
  * so jobs still finish in queue order. */
-static void apply_done(uv_work_t *w, int status)
+static void apply_done(docketd *d)
 {
-	docketd *d = w->data;
 	docketd_commit *cm = &d->cm;
 	docketd_job *j, *next, *batch = cm->batch;
 	docket_result *results = cm->results;
 	size_t off = 0, n = cm->n;
 	int rc = cm->rc;
 
-	(void)status;   /* never cancelled: uv_cancel is not used */
 	cm->batch = NULL;
 	cm->busy_ms += uv_now(d->loop) - cm->started_ms;
 	if (rc == 0) {
@@ -135,20 +203,17 @@ static void apply_done(uv_work_t *w, int status)
 	docketd_commit_kick(d);
 }
 
-static void backup_work(uv_work_t *w)
+static void backup_work(docketd *d)
 {
-	docketd *d = w->data;
 	docketd_job *j = d->cm.batch;
 
 	j->rc = docket_engine_backup(d->eng, j->dir, &j->err);
 }
 
-static void backup_done(uv_work_t *w, int status)
+static void backup_done(docketd *d)
 {
-	docketd *d = w->data;
 	docketd_job *j = d->cm.batch;
 
-	(void)status;
 	d->cm.batch = NULL;
 	d->cm.backups++;
 	j->done(d, j);
@@ -214,9 +279,7 @@ static bool start_apply(docketd *d, bool may_finish)
 	cm->n = n;
 	cm->busy = true;
 	cm->started_ms = uv_now(d->loop);
-	cm->work.data = d;
-	/* uv_queue_work fails only without a loop: not here. */
-	uv_queue_work(d->loop, &cm->work, apply_work, apply_done);
+	hand_over(d, apply_work, apply_done);
 	return true;
 }
 
@@ -247,8 +310,7 @@ static void kick(docketd *d, bool may_finish)
 		case DOCKETD_JOB_BACKUP:
 			cm->batch = pop(cm);
 			cm->busy = true;
-			cm->work.data = d;
-			uv_queue_work(d->loop, &cm->work, backup_work, backup_done);
+			hand_over(d, backup_work, backup_done);
 			return;
 		case DOCKETD_JOB_APPLY:
 			if (!start_apply(d, may_finish))
@@ -275,12 +337,44 @@ void docketd_commit_kick(docketd *d)
 	kick(d, true);
 }
 
+/* The worker takes no signals: they are the loop's (uv_signal_t), and a
+ * handler run on the worker would only interrupt its system calls. */
+static int thread_start(docketd *d)
+{
+	docketd_commit *cm = &d->cm;
+	sigset_t all, old;
+	int rc;
+
+	if ((rc = pthread_mutex_init(&cm->mu, NULL)))
+		return uv_translate_sys_error(rc);
+	if ((rc = pthread_cond_init(&cm->cv, NULL))) {
+		pthread_mutex_destroy(&cm->mu);
+		return uv_translate_sys_error(rc);
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&cm->thread, NULL, worker, d);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		pthread_cond_destroy(&cm->cv);
+		pthread_mutex_destroy(&cm->mu);
+		return uv_translate_sys_error(rc);
+	}
+	cm->thread_up = true;
+	return 0;
+}
+
 int docketd_commit_start(docketd *d)
 {
-	int rc = uv_timer_init(d->loop, &d->cm.later);
+	docketd_commit *cm = &d->cm;
+	int rc = uv_timer_init(d->loop, &cm->later);
 
-	d->cm.later.data = d;
-	return rc;
+	cm->later.data = d;
+	if (rc || (rc = uv_async_init(d->loop, &cm->finished, finished_cb)))
+		return rc;
+	cm->finished.data = d;
+	uv_unref((uv_handle_t *)&cm->finished);     /* referenced while busy */
+	return thread_start(d);
 }
 
 void docketd_commit_submit(docketd *d, docketd_job *job)

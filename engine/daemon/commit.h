@@ -19,6 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include <jansson.h>
 #include <uv.h>
 
@@ -60,8 +63,20 @@ struct docketd_job {
 typedef struct docketd_commit {
 	docketd_job *head, *tail;   /* waiting */
 	size_t waiting;             /* jobs in the queue */
-	bool busy;                  /* a job is on a worker thread */
-	uv_work_t work;
+	bool busy;                  /* a job is on the worker thread */
+	/* The worker: one thread of its own, woken by a condition variable
+	 * and answering through `finished`, so a commit costs one wake each
+	 * way (libuv's shared pool took the pool lock twice per job and woke
+	 * a different, cold thread each time). */
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	void (*work)(docketd *d);   /* under mu: the job handed over, or NULL */
+	void (*after)(docketd *d);  /* loop thread: runs once work returned */
+	bool quit;                  /* under mu: the thread should end */
+	bool thread_up;
+	atomic_bool done;           /* work returned; set by the worker */
+	uv_async_t finished;
 	uv_timer_t later;           /* runs the queue after submit returned */
 	docketd_job *batch;         /* jobs of the apply in flight, in order */
 	/* Two sets of flattened operations and results: the next batch fills
@@ -79,8 +94,11 @@ typedef struct docketd_commit {
 } docketd_commit;
 
 void docketd_commit_init(docketd_commit *cm);
-/* Create the queue's handle on d->loop.  Returns 0 or a libuv error. */
+/* Create the queue's handles on d->loop and start its worker thread.
+ * Returns 0 or a libuv error. */
 int docketd_commit_start(docketd *d);
+/* Stop the worker thread (it must be idle: docketd_commit_idle) and free
+ * the buffers; the handles are closed with the loop's. */
 void docketd_commit_free(docketd_commit *cm);
 
 /* Queue a job and start it at once if nothing is in flight.  Its done

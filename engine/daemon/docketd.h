@@ -1,7 +1,7 @@
 /*
  * docketd.h - the daemon's state, shared by its modules.  One instance
  * lives in main(); everything runs on its loop thread except the engine
- * work the group commit hands to libuv's thread pool.
+ * work the group commit hands to its own worker thread (commit.c).
  */
 #ifndef DOCKETD_H
 #define DOCKETD_H
