@@ -180,6 +180,8 @@ static void dm_kill(daemon_t *dm)
 static int dm_stop(daemon_t *dm)
 {
 	int st;
+	/* kill(-1, ...) would signal every process we may signal. */
+	assert_true(dm->pid > 0);
 	kill(dm->pid, SIGTERM);
 	assert_int_equal(waitpid(dm->pid, &st, 0), dm->pid);
 	dm->pid = -1;
