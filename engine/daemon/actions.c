@@ -1,9 +1,9 @@
 /*
  * actions.c - the outbox to the plugin runner, and results back as
- * operations.  Only the loop thread runs this; it reads the store only
- * while no commit is in flight (the engine is used by one thread at a
- * time), and the commit that is in flight calls docketd_after_commit, and
- * so this, when it returns.
+ * operations.  Only the loop thread runs this; its reads of the outbox
+ * may run beside the commit in flight (the engine allows one reader thread
+ * beside the writer), and every commit calls docketd_after_commit, and so
+ * this, when it returns.
  */
 #include "actions.h"
 
