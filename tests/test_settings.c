@@ -69,7 +69,7 @@ static void users_roles_and_limits(void **state)
 
 	assert_int_equal(load("users:\n  alice: [sales]\n  bob: [finance, legal]\n  carol: []\n"
 			      "max_frame: 4096\nmax_connections: 10\nidle_timeout: 30s\n"
-			      "map_size: 131072\n",
+			      "map_size: 131072\nplugin_hosts: 4\nplugin_memory_mb: 256\n",
 			      &cfg, &d), 0);
 	assert_int_equal(cfg->nusers, 3);
 	const docketd_user *bob = docketd_config_user(cfg, "bob");
@@ -82,6 +82,8 @@ static void users_roles_and_limits(void **state)
 	assert_int_equal(cfg->max_connections, 10);
 	assert_int_equal(cfg->idle_timeout_ms, 30000);
 	assert_int_equal(cfg->map_size, 131072);
+	assert_int_equal(cfg->plugin_hosts, 4);
+	assert_int_equal(cfg->plugin_memory_mb, 256);
 	docketd_config_free(cfg);
 	docket_diags_free(&d);
 }
@@ -98,6 +100,8 @@ static void defaults_when_left_out(void **state)
 	assert_int_equal(cfg->max_connections, DOCKETD_MAX_CONNECTIONS_DEFAULT);
 	assert_int_equal(cfg->idle_timeout_ms, 300000);
 	assert_int_equal(cfg->map_size, 0);
+	assert_int_equal(cfg->plugin_hosts, DOCKETD_PLUGIN_HOSTS_DEFAULT);
+	assert_int_equal(cfg->plugin_memory_mb, DOCKETD_PLUGIN_MEMORY_DEFAULT_MB);
 	docketd_config_free(cfg);
 	docket_diags_free(&d);
 	/* A missing file is not an error of the file. */
@@ -121,6 +125,9 @@ static void mistakes_at_their_place(void **state)
 		{"max_frame: 10\n", "1:12: 'max_frame' must be a whole number from 1024"},
 		{"map_size: 4096\n", "1:11: 'map_size' must be a whole number from 65536"},
 		{"max_connections: lots\n", "1:18: 'max_connections' must be a whole number"},
+		{"plugin_hosts: 0\n", "1:15: 'plugin_hosts' must be a whole number from 1 to 64"},
+		{"plugin_memory_mb: 8\n", "1:19: 'plugin_memory_mb' must be a whole number from 64"},
+		{"plugin_host: 4\n", "1:1: unknown key 'plugin_host' (docket.yaml knows"},
 		{"- alice\n", "1:1: docket.yaml must be a mapping"},
 		{"users: [alice]\n", "1:8: 'users' must map each user name"},
 	};

@@ -449,7 +449,8 @@ static void kill_9_rounds(void **state)
 
 	print_message("# kill -9 rounds: %d, seed %u\n", rounds, seed);
 	srandom(seed);
-	dm_init(&dm, NULL, NULL);
+	/* Three hosts: runs of stock and noop overlap. */
+	dm_init(&dm, "users:\n  alice: [clerk]\nplugin_hosts: 3\n", NULL);
 	for (int round = 0; round < rounds; round++) {
 		int fds[2];
 		pid_t kids[CLIENTS];
@@ -513,6 +514,11 @@ static void kill_9_rounds(void **state)
 	json_decref(r);
 	ack_add(&a, after);
 	check_clean(&c);
+	r = call(&c, NULL, "status", NULL);
+	json_t *st = ok(r);
+	assert_int_equal(json_integer_value(json_object_get(st, "plugin_hosts")), 3);
+	assert_int_equal(json_integer_value(json_object_get(st, "plugin_failures")), 0);
+	json_decref(r);
 	dclient_close(&c);
 	print_message("# %zu cases acknowledged, %ld through the plugins\n", a.n, through_stock);
 	assert_true(through_stock > 0);

@@ -237,6 +237,17 @@ json_t *docketd_actions_plugins(docketd *d)
 	return json_pack("{s:o}", "plugins", arr ? arr : json_array());
 }
 
+json_t *docketd_actions_status(const docketd *d)
+{
+	const docketd_actions *a = &d->act;
+
+	return json_pack("{s:I, s:I, s:I, s:I, s:I}",
+		"plugin_hosts", (json_int_t)d->cfg->plugin_hosts,
+		"plugin_jobs", (json_int_t)(a->runner ? docket_runner_active(a->runner) : 0),
+		"plugin_events", (json_int_t)a->events, "plugin_retries", (json_int_t)a->retries,
+		"plugin_failures", (json_int_t)a->failures);
+}
+
 int docketd_actions_start(docketd *d, docket_err *err)
 {
 	docketd_actions *a = &d->act;
@@ -244,6 +255,8 @@ int docketd_actions_start(docketd *d, docket_err *err)
 		.host_path = host_path(),
 		.plugins_dir = d->plugins_dir,
 		.home = d->home,
+		.hosts = d->cfg->plugin_hosts,
+		.memory_mb = d->cfg->plugin_memory_mb,
 		.on_result = on_result,
 		.on_log = on_log,
 		.ctx = d,
@@ -255,7 +268,8 @@ int docketd_actions_start(docketd *d, docket_err *err)
 	uv_timer_init(d->loop, &a->timer);
 	a->timer.data = d;
 	a->timer_open = true;
-	docketd_info("plugins from %s, run by %s", d->plugins_dir, o.host_path);
+	docketd_info("plugins from %s, run by %s (%u at once, %u MiB each)", d->plugins_dir,
+		     o.host_path, d->cfg->plugin_hosts, d->cfg->plugin_memory_mb);
 	describe_plugins(d);
 	docketd_actions_check(d);
 	return 0;

@@ -47,6 +47,10 @@ void docketd_actions_reloaded(docketd *d);
  * quarantined} or {name, path, error}]}.  A new reference. */
 json_t *docketd_actions_plugins(docketd *d);
 
+/* For `status`: plugin_hosts, plugin_jobs (queued or running), and the
+ * outcomes so far: plugin_events, plugin_retries, plugin_failures. */
+json_t *docketd_actions_status(const docketd *d);
+
 /* Kill the hosts and close the handles; docketd_after_commit runs once
  * all is closed (so shut-down can finish). */
 void docketd_actions_stop(docketd *d);

@@ -147,6 +147,10 @@ static json_t *status(docketd *d)
 		json_object_update(o, part);
 		json_decref(part);
 	}
+	if ((part = docketd_actions_status(d))) {
+		json_object_update(o, part);
+		json_decref(part);
+	}
 	json_object_set_new(o, "timers_fired", json_integer((json_int_t)d->clk.fired));
 	json_object_set_new(o, "timers_refused", json_integer((json_int_t)d->clk.refused));
 	return o;

@@ -175,6 +175,10 @@ static json_t *reload_config(docketd *d)
 	docket_diags_init(&dg, d->cfg_path);
 	rc = docketd_config_load(d->cfg_path, &cfg, &dg);
 	if (rc == 0) {
+		if (cfg->map_size != d->cfg->map_size || cfg->plugin_hosts != d->cfg->plugin_hosts ||
+		    cfg->plugin_memory_mb != d->cfg->plugin_memory_mb)
+			docketd_warn("%s: map_size, plugin_hosts and plugin_memory_mb take "
+				     "effect at the next start", d->cfg_path);
 		docketd_config_free(d->cfg);
 		d->cfg = cfg;
 		out = json_pack("{s:s, s:b, s:I, s:[]}", "file", d->cfg_path, "ok", 1,

@@ -20,7 +20,7 @@
 #include "yamldoc.h"
 
 static const char *const top_keys[] = {"users", "max_frame", "max_connections", "idle_timeout",
-					 "map_size"};
+					 "map_size", "plugin_hosts", "plugin_memory_mb"};
 
 static const char template_text[] =
 	"# docket.yaml - who may use this Docket home, and the daemon's limits.\n"
@@ -41,7 +41,9 @@ static const char template_text[] =
 	"# max_frame: 1048576     # bytes in one request frame\n"
 	"# max_connections: 1024  # further connections are refused\n"
 	"# idle_timeout: 5m       # close a connection silent this long\n"
-	"# map_size: 67108864    # first store map, bytes (read at start; it grows)\n";
+	"# map_size: 67108864    # first store map, bytes (read at start; it grows)\n"
+	"# plugin_hosts: 2        # stage actions run at once, one per host process (read at start)\n"
+	"# plugin_memory_mb: 1024 # address space of each plugin host (read at start)\n";
 
 static bool user_name_ok(const char *s, size_t len)
 {
@@ -205,6 +207,15 @@ static int read_root(docketd_config *c, const docket_ynode *root, docket_diags *
 			n = (int64_t)c->map_size;
 			read_int(v, "map_size", DOCKETD_MAP_SIZE_MIN, DOCKETD_MAP_SIZE_MAX, &n, d);
 			c->map_size = (size_t)n;
+		} else if (!strcmp(k->str, "plugin_hosts")) {
+			n = c->plugin_hosts;
+			read_int(v, "plugin_hosts", 1, DOCKETD_PLUGIN_HOSTS_MAX, &n, d);
+			c->plugin_hosts = (unsigned)n;
+		} else if (!strcmp(k->str, "plugin_memory_mb")) {
+			n = c->plugin_memory_mb;
+			read_int(v, "plugin_memory_mb", DOCKETD_PLUGIN_MEMORY_MIN_MB,
+				 DOCKETD_PLUGIN_MEMORY_MAX_MB, &n, d);
+			c->plugin_memory_mb = (unsigned)n;
 		} else {
 			const char *near = docket_suggest(k->str, top_keys,
 							  sizeof top_keys / sizeof *top_keys);
@@ -212,7 +223,8 @@ static int read_root(docketd_config *c, const docket_ynode *root, docket_diags *
 			snprintf(hint, sizeof hint, "did you mean '%s'?", near ? near : "");
 			docket_diags_add(d, DOCKET_DIAG_ERROR, k->line, k->col, near ? hint : NULL,
 					 "unknown key '%s' (docket.yaml knows users, max_frame, "
-					 "max_connections, idle_timeout, map_size)", k->str);
+					 "max_connections, idle_timeout, map_size, plugin_hosts, "
+					 "plugin_memory_mb)", k->str);
 		}
 		if (rc)
 			return rc;
@@ -237,6 +249,8 @@ int docketd_config_load(const char *path, docketd_config **out, docket_diags *d)
 	}
 	c->max_frame = DOCKET_FRAME_MAX_DEFAULT;
 	c->max_connections = DOCKETD_MAX_CONNECTIONS_DEFAULT;
+	c->plugin_hosts = DOCKETD_PLUGIN_HOSTS_DEFAULT;
+	c->plugin_memory_mb = DOCKETD_PLUGIN_MEMORY_DEFAULT_MB;
 	c->idle_timeout_ms = (uint64_t)DOCKETD_IDLE_TIMEOUT_DEFAULT_S * 1000;
 	size_t errors = d->errors;
 	if ((rc = docket_ydoc_load(path, &doc, d)))

@@ -9,6 +9,8 @@
  *   max_connections: 1024
  *   idle_timeout: 5m
  *   map_size: 67108864       # initial store map, bytes; it grows
+ *   plugin_hosts: 2          # plugin host processes, each one run at a time
+ *   plugin_memory_mb: 1024   # address space of each plugin host
  *
  * A loaded configuration is immutable; a reload builds a new one and the
  * old stays in force when the new file is broken.
@@ -32,6 +34,12 @@
  * how soon the first growth comes (0: the engine's default). */
 #define DOCKETD_MAP_SIZE_MIN (64 << 10)
 #define DOCKETD_MAP_SIZE_MAX (INT64_C(1) << 40)
+/* Plugin hosts: how many stage actions run at once, and each host's cap. */
+#define DOCKETD_PLUGIN_HOSTS_DEFAULT 2
+#define DOCKETD_PLUGIN_HOSTS_MAX 64
+#define DOCKETD_PLUGIN_MEMORY_DEFAULT_MB 1024
+#define DOCKETD_PLUGIN_MEMORY_MIN_MB 64
+#define DOCKETD_PLUGIN_MEMORY_MAX_MB (1 << 20)
 
 typedef struct docketd_user {
 	char *name;
@@ -47,6 +55,8 @@ typedef struct docketd_config {
 	unsigned max_connections;
 	uint64_t idle_timeout_ms;
 	size_t map_size;            /* initial store map, bytes; 0: default */
+	unsigned plugin_hosts;      /* read at start */
+	unsigned plugin_memory_mb;  /* read at start */
 } docketd_config;
 
 /* Read and check path.  Every mistake goes to d with its line and column.
