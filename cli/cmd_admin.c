@@ -56,6 +56,11 @@ static void status_human(struct cli *cli, const json_t *st, const json_t *me)
 	printf("\nconnections %lld, requests %lld, %lld writes in %lld commits, "
 	       "peak memory %s\n", cli_jint(st, "connections", 0), cli_jint(st, "requests", 0),
 	       cli_jint(st, "ops", 0), cli_jint(st, "commits", 0), rss);
+	printf("plugins: %lld running or queued on %lld host%s; since start %lld events, "
+	       "%lld retries, %lld failed\n", cli_jint(st, "plugin_jobs", 0),
+	       cli_jint(st, "plugin_hosts", 0), cli_jint(st, "plugin_hosts", 0) == 1 ? "" : "s",
+	       cli_jint(st, "plugin_events", 0), cli_jint(st, "plugin_retries", 0),
+	       cli_jint(st, "plugin_failures", 0));
 }
 
 /* The daemon's status document, plus who it takes the caller for. */

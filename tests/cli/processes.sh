@@ -248,6 +248,7 @@ run plugins
 is "plugins exits 0" "$rc" 0
 run status
 has "status names the home" "$out" "running on $home"
+has "status tells the plugin runs" "$out" "on 2 hosts; since start"
 run check
 is "check exits 0 on a clean store" "$rc" 0
 has "check says so" "$out" "consistent"
