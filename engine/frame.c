@@ -5,10 +5,13 @@
  */
 #include "frame.h"
 
-#include <jansson.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
 
 void docket_frame_reader_init(docket_frame_reader *r, size_t max)
 {
@@ -132,5 +135,19 @@ int docket_frame_encode(const json_t *msg, size_t max, unsigned char **out,
 	o.p[3] = (unsigned char)n;
 	*out = o.p;
 	*len = o.len;
+	return 0;
+}
+
+int docket_frame_write_fd(int fd, const unsigned char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
 	return 0;
 }

@@ -44,4 +44,8 @@ int docket_frame_next(docket_frame_reader *r, struct json_t **msg, docket_err *e
 int docket_frame_encode(const struct json_t *msg, size_t max,
 			unsigned char **out, size_t *len, docket_err *err);
 
+/* Write all n bytes of an encoded frame to a blocking fd (pipes between
+ * the daemon and a plugin host), retrying EINTR.  0, or -1 with errno. */
+int docket_frame_write_fd(int fd, const unsigned char *p, size_t n);
+
 #endif

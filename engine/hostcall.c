@@ -41,20 +41,6 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int spawn(const docket_hostcall_opts *o, pid_t *pid, int *to, int *from, docket_err *err)
 {
 	int in[2], out[2], rc;
@@ -162,7 +148,7 @@ int docket_hostcall(const docket_hostcall_opts *o, const json_t *request, json_t
 	}
 	/* A host that dies before reading must not take us with it. */
 	old = signal(SIGPIPE, SIG_IGN);
-	rc = write_all(to, buf, len);
+	rc = docket_frame_write_fd(to, buf, len);
 	signal(SIGPIPE, old);
 	free(buf);
 	close(to);

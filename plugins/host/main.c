@@ -56,20 +56,6 @@ const char *__asan_default_options(void)
 
 static int out_fd = -1;
 
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Send one message to the daemon; a daemon that went away ends us. */
 static void send_msg(json_t *msg)
 {
@@ -85,7 +71,7 @@ static void send_msg(json_t *msg)
 		return;
 	}
 	json_decref(msg);
-	if (write_all(out_fd, buf, len)) {
+	if (docket_frame_write_fd(out_fd, buf, len)) {
 		free(buf);
 		_exit(errno == EPIPE ? 0 : 1);
 	}
