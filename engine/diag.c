@@ -154,3 +154,16 @@ const char *docket_suggest(const char *word, const char *const *cands, size_t n)
 	}
 	return bestd > 0 && bestd <= limit ? best : NULL;
 }
+
+const char *docket_clip(const char *s, size_t max, char *buf)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return s;
+	while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+		max--;
+	memcpy(buf, s, max);
+	memcpy(buf + max, "...", 4);
+	return buf;
+}

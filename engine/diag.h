@@ -47,4 +47,9 @@ void docket_diags_free(docket_diags *d);
  * close enough to be a plausible typo.  For "did you mean" hints. */
 const char *docket_suggest(const char *word, const char *const *cands, size_t n);
 
+/* At most `max` bytes of s for a message, cut on a character boundary
+ * (messages stay valid UTF-8) and marked with "..." when cut: s itself, or
+ * buf (at least max + 4 bytes) holding the cut copy. */
+const char *docket_clip(const char *s, size_t max, char *buf);
+
 #endif

@@ -201,21 +201,6 @@ static const char *suggest(struct loader *ld, const char *word, const char *cons
 	return docket_suggest(word, cands, n);
 }
 
-/* At most `max` bytes of s for a message, cut on a character boundary
- * (messages stay valid UTF-8) and marked with "..." when cut. */
-static const char *clip(const char *s, size_t max, char *buf)
-{
-	size_t n = strlen(s);
-
-	if (n <= max)
-		return s;
-	while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-		max--;
-	memcpy(buf, s, max);
-	memcpy(buf + max, "...", 4);
-	return buf;
-}
-
 /* ---- reading nodes ---- */
 
 /* "an integer", "a list", "empty": what a node is, for messages. */
@@ -297,7 +282,7 @@ static void take_keys(struct loader *ld, const docket_ynode *map, const char *co
 		} else {
 			char cut[CLIP + 4];
 			error(ld, CHECK_UNKNOWN_KEY, key, suggest(ld, key->str, known, nknown),
-			      "unknown key '%s'", clip(key->str, CLIP, cut));
+			      "unknown key '%s'", docket_clip(key->str, CLIP, cut));
 		}
 	}
 }
@@ -368,7 +353,7 @@ static bool check_name(struct loader *ld, enum check c, const docket_ynode *n,
 	if (name_ok(n->str, k))
 		return true;
 	if (n->len > DOCKET_NAME_MAX)
-		error(ld, c, n, NULL, "%s '%s' is longer than %d bytes", what, clip(n->str, 20, cut),
+		error(ld, c, n, NULL, "%s '%s' is longer than %d bytes", what, docket_clip(n->str, 20, cut),
 		      DOCKET_NAME_MAX);
 	else
 		error(ld, c, n, NULL, "%s '%s' must be %s, starting with a letter", what, n->str,
@@ -525,7 +510,7 @@ static bool field_type(struct loader *ld, const docket_ynode *n, docket_ftype *t
 	}
 	error(ld, CHECK_FIELD_TYPE, n, suggest(ld, n->str, names, 6),
 	      "unknown field type '%s' (string, integer, number, boolean, enum or date)",
-	      clip(n->str, CLIP, cut));
+	      docket_clip(n->str, CLIP, cut));
 	return false;
 }
 
@@ -1065,7 +1050,7 @@ static json_t *to_json(struct loader *ld, const docket_ynode *n)
 		 * real; refuse it like infinity. */
 		error(ld, CHECK_ACTION_WITH, n, NULL,
 		      "'%s' cannot be passed to a plugin (JSON has no %s); quote it to pass text",
-		      clip(n->str, CLIP, cut), !strcmp(docket_ynode_describe(n), "integer")
+		      docket_clip(n->str, CLIP, cut), !strcmp(docket_ynode_describe(n), "integer")
 				      ? "integer that large" : "infinity or NaN");
 		return NULL;
 	}
@@ -1399,7 +1384,7 @@ static void load_header(struct loader *ld, const docket_ynode **v)
 		else
 			error(ld, CHECK_PREFIX, v[TOP_PREFIX], NULL,
 			      "prefix '%s' must be 1 to 8 capital letters or digits, starting with "
-			      "a letter (as in SO)", clip(v[TOP_PREFIX]->str, CLIP, cut));
+			      "a letter (as in SO)", docket_clip(v[TOP_PREFIX]->str, CLIP, cut));
 	}
 }
 

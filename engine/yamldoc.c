@@ -160,21 +160,6 @@ static int check_bytes(const char *buf, size_t len, docket_diags *d)
 	return 0;
 }
 
-/* At most `max` bytes of s for a message, cut on a character boundary
- * (messages stay valid UTF-8) and marked with "..." when cut. */
-static const char *clip(const char *s, size_t max, char *buf)
-{
-	size_t n = strlen(s);
-
-	if (n <= max)
-		return s;
-	while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-		max--;
-	memcpy(buf, s, max);
-	memcpy(buf + max, "...", 4);
-	return buf;
-}
-
 /* ---- the builder ---- */
 
 struct frame {
@@ -254,7 +239,7 @@ static int refuse_extras(struct builder *b, const yaml_char_t *anchor,
 	if (anchor) {
 		docket_diags_add(b->d, DOCKET_DIAG_ERROR, line, col, NULL,
 				 "YAML anchors ('&%s') are not allowed in a workflow file",
-				 clip((const char *)anchor, CLIP, cut));
+				 docket_clip((const char *)anchor, CLIP, cut));
 		return DOCKET_EINVAL;
 	}
 	if (tag) {
@@ -263,7 +248,7 @@ static int refuse_extras(struct builder *b, const yaml_char_t *anchor,
 		bool short_form = !strncmp(t, core, strlen(core));
 		docket_diags_add(b->d, DOCKET_DIAG_ERROR, line, col, NULL,
 				 "YAML tags ('%s%s') are not allowed in a workflow file",
-				 short_form ? "!!" : "", clip(short_form ? t + strlen(core) : t, CLIP, cut));
+				 short_form ? "!!" : "", docket_clip(short_form ? t + strlen(core) : t, CLIP, cut));
 		return DOCKET_EINVAL;
 	}
 	return 0;
@@ -368,7 +353,7 @@ static int check_keys(struct builder *b, docket_ynode *m)
 	for (size_t i = 1, first = 0; i < m->n; i++) {
 		if (v[i]->len == v[first]->len && !memcmp(v[i]->str, v[first]->str, v[i]->len)) {
 			docket_diags_add(b->d, DOCKET_DIAG_ERROR, v[i]->line, v[i]->col, NULL,
-					 "duplicate key '%s' (first at %d:%d)", clip(v[i]->str, CLIP, cut),
+					 "duplicate key '%s' (first at %d:%d)", docket_clip(v[i]->str, CLIP, cut),
 					 v[first]->line, v[first]->col);
 			bad = 1;
 		} else {
@@ -475,7 +460,7 @@ static int on_event(struct builder *b, const yaml_event_t *ev)
 		docket_diags_add(b->d, DOCKET_DIAG_ERROR, (int)ev->start_mark.line + 1,
 				 (int)ev->start_mark.column + 1, NULL,
 				 "YAML aliases ('*%s') are not allowed in a workflow file",
-				 clip((const char *)ev->data.alias.anchor, CLIP, cut));
+				 docket_clip((const char *)ev->data.alias.anchor, CLIP, cut));
 		return DOCKET_EINVAL;
 	}
 	case YAML_SCALAR_EVENT:
