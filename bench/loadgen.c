@@ -52,19 +52,6 @@
 static const char *sock_path;
 static const char *as_user;
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int cmp64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 /* A new flip case; its id into id.  Returns 0 or -1 with a message. */
 static int new_case(dclient *c, char *id, size_t size)
 {
@@ -101,10 +88,10 @@ static int request_ok(dclient *c, const char *op, json_t *args)
 
 static void report_times(const char *what, int64_t *ns, int n)
 {
-	qsort(ns, (size_t)n, sizeof *ns, cmp64);
 	printf("%-8s n=%d  median %.1f us  p90 %.1f us  p99 %.1f us\n", what, n,
-	       (double)ns[n / 2] / 1e3, (double)ns[n * 9 / 10] / 1e3,
-	       (double)ns[n * 99 / 100] / 1e3);
+	       versus_percentile(ns, (size_t)n, 50) / 1e3,
+	       versus_percentile(ns, (size_t)n, 90) / 1e3,
+	       versus_percentile(ns, (size_t)n, 99) / 1e3);
 }
 
 static int rtt(int n)
@@ -121,17 +108,17 @@ static int rtt(int n)
 	if (new_case(&c, id, sizeof id))
 		return 1;
 	for (int i = 0; i < n; i++) {
-		int64_t t = now_ns();
+		int64_t t = versus_now_ns();
 		if (request_ok(&c, "show", json_pack("{s:s}", "case", id)))
 			return 1;
-		ns[i] = now_ns() - t;
+		ns[i] = versus_now_ns() - t;
 	}
 	report_times("show", ns, n);
 	for (int i = 0; i < n; i++) {
-		int64_t t = now_ns();
+		int64_t t = versus_now_ns();
 		if (request_ok(&c, "advance", json_pack("{s:s, s:s}", "case", id, "event", "flip")))
 			return 1;
-		ns[i] = now_ns() - t;
+		ns[i] = versus_now_ns() - t;
 	}
 	report_times("advance", ns, n);
 	free(ns);
@@ -151,8 +138,8 @@ static void client(int go, int out, double seconds)
 		_exit(1);
 	if (read(go, &b, 1) != 1)
 		_exit(1);
-	int64_t end = now_ns() + (int64_t)(seconds * 1e9);
-	while (now_ns() < end) {
+	int64_t end = versus_now_ns() + (int64_t)(seconds * 1e9);
+	while (versus_now_ns() < end) {
 		if (request_ok(&c, "advance", json_pack("{s:s, s:s}", "case", id, "event", "flip")))
 			_exit(1);
 		n++;
@@ -180,13 +167,13 @@ static int load(int clients, double seconds)
 	}
 	close(go[0]);
 	close(out[1]);
-	int64_t t = now_ns();
+	int64_t t = versus_now_ns();
 	for (int i = 0; i < clients; i++)
 		if (write(go[1], "g", 1) != 1)
 			return 1;
 	while (read(out[0], &n, sizeof n) == sizeof n)
 		total += n;
-	double wall = (double)(now_ns() - t) / 1e9;
+	double wall = (double)(versus_now_ns() - t) / 1e9;
 	for (int i = 0; i < clients; i++) {
 		int st;
 		waitpid(kids[i], &st, 0);
