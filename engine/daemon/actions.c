@@ -149,6 +149,11 @@ void docketd_actions_check(docketd *d)
 	 * held by the runner, so nothing starts twice. */
 	if (!a->runner || d->stopping)
 		return;
+	/* Every commit calls us, and each row read costs a case load: while
+	 * the runner holds more jobs than it has hosts, their outcomes' commits
+	 * bring us back, and reading now would rebuild rows it already has. */
+	if (docket_runner_active(a->runner) > d->cfg->plugin_hosts)
+		return;
 	now = docket_engine_now(d->eng);
 	if (docket_engine_outbox_due(d->eng, now, DUE_MAX, &due, &err)) {
 		docketd_warn("reading the outbox: %s", err.msg);
