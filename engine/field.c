@@ -18,8 +18,6 @@
 #include <string.h>
 
 /* Days from 1970-01-01 to 0001-01-01 and to 9999-12-31. */
-#define DAY_MIN (-719162)
-#define DAY_MAX 2932896
 
 /* User text quoted in a message is cut here so one line stays one line. */
 #define PREVIEW_MAX 40
@@ -175,7 +173,7 @@ int docket_date_parse(const char *s, size_t len, int32_t *days)
 	return 0;
 }
 
-static void put_digits(char *p, int v, int n)
+void docket_put_digits(char *p, int v, int n)
 {
 	while (n-- > 0) {
 		p[n] = (char)('0' + v % 10);
@@ -185,7 +183,7 @@ static void put_digits(char *p, int v, int n)
 
 void docket_date_format(int32_t days, char buf[11])
 {
-	if (days < DAY_MIN || days > DAY_MAX) {
+	if (days < DOCKET_DAY_MIN || days > DOCKET_DAY_MAX) {
 		/* Never a stored value (check refuses it); print something that
 		 * cannot be mistaken for a date and does not parse back. */
 		memcpy(buf, "0000-00-00", 11);
@@ -202,11 +200,11 @@ void docket_date_format(int32_t days, char buf[11])
 	int y = yoe + era * 400 + (m <= 2);
 	/* By hand: the range check above bounds every part, which snprintf's
 	 * truncation warning cannot see. */
-	put_digits(buf, y, 4);
+	docket_put_digits(buf, y, 4);
 	buf[4] = '-';
-	put_digits(buf + 5, m, 2);
+	docket_put_digits(buf + 5, m, 2);
 	buf[7] = '-';
-	put_digits(buf + 8, d, 2);
+	docket_put_digits(buf + 8, d, 2);
 	buf[10] = '\0';
 }
 
@@ -346,7 +344,7 @@ int docket_field_check(const docket_field *f, const docket_value *v, docket_err 
 	case DOCKET_V_STR:
 		return check_string(f, v, err);
 	case DOCKET_V_DATE:
-		if (v->date < DAY_MIN || v->date > DAY_MAX)
+		if (v->date < DOCKET_DAY_MIN || v->date > DOCKET_DAY_MAX)
 			return docket_err_set(err, DOCKET_EINVAL,
 				"field '%s': date is outside the years 1 to 9999", f->name);
 		return 0;

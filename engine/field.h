@@ -92,7 +92,14 @@ const char *docket_ftype_name(docket_ftype t);
 int docket_date_parse(const char *s, size_t len, int32_t *days);
 
 /* Write days as YYYY-MM-DD plus NUL into buf (at least 11 bytes). */
+/* The dates a field may hold: 0001-01-01 to 9999-12-31, in days since
+ * 1970-01-01. */
+#define DOCKET_DAY_MIN (-719162)
+#define DOCKET_DAY_MAX 2932896
+
 void docket_date_format(int32_t days, char buf[11]);
+/* v (>= 0) as exactly n decimal digits, zero-padded, no terminator. */
+void docket_put_digits(char *p, int v, int n);
 
 /* Whether s[0..len) is valid UTF-8 with no NUL byte. */
 bool docket_utf8_valid(const char *s, size_t len);

@@ -15,7 +15,9 @@
 #include <string.h>
 #include <time.h>
 
-void docket_time_format(int64_t ms, char buf[64])
+#define DAY_MS 86400000
+
+static void slow_time_format(int64_t ms, char buf[64])
 {
 	int64_t s = ms / 1000, r = ms % 1000;
 	struct tm tm;
@@ -30,13 +32,46 @@ void docket_time_format(int64_t ms, char buf[64])
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)r);
 }
 
+/* By hand for the years a date field may hold: every case read formats
+ * four of these, and gmtime_r with snprintf cost more than the rest of
+ * the case view.  Other instants (never written by the engine) take the
+ * slow road. */
+void docket_time_format(int64_t ms, char buf[64])
+{
+	int64_t day = ms / DAY_MS, r = ms % DAY_MS;
+
+	if (r < 0) {
+		r += DAY_MS;
+		day--;
+	}
+	if (day < DOCKET_DAY_MIN || day > DOCKET_DAY_MAX) {
+		slow_time_format(ms, buf);
+		return;
+	}
+	int t = (int)r;
+	docket_date_format((int32_t)day, buf);
+	buf[10] = 'T';
+	docket_put_digits(buf + 11, t / 3600000, 2);
+	buf[13] = ':';
+	docket_put_digits(buf + 14, t / 60000 % 60, 2);
+	buf[16] = ':';
+	docket_put_digits(buf + 17, t / 1000 % 60, 2);
+	buf[19] = '.';
+	docket_put_digits(buf + 20, t % 1000, 3);
+	buf[23] = 'Z';
+	buf[24] = '\0';
+}
+
 json_t *docket_time_json(int64_t ms)
 {
 	char buf[64];
 	docket_time_format(ms, buf);
-	return json_string(buf);
+	return json_string_nocheck(buf);
 }
 
+/* The strings of a view come from the engine (names, formatted times) or
+ * from the store, where only checked UTF-8 is written; jansson checks
+ * again when it encodes, so nothing unchecked reaches a reply. */
 json_t *docket_value_json(const docket_field *f, const docket_value *v)
 {
 	char date[11];
@@ -47,17 +82,38 @@ json_t *docket_value_json(const docket_field *f, const docket_value *v)
 	case DOCKET_V_BOOL: return json_boolean(v->b);
 	case DOCKET_V_INT: return json_integer(v->i);
 	case DOCKET_V_NUM: return json_real(v->n);
-	case DOCKET_V_STR: return json_stringn(v->s.p, v->s.len);
+	case DOCKET_V_STR: return json_stringn_nocheck(v->s.p, v->s.len);
 	case DOCKET_V_DATE:
 		docket_date_format(v->date, date);
-		return json_string(date);
+		return json_stringn_nocheck(date, 10);
 	}
 	return json_null();
 }
 
 static json_t *str_or_null(const char *s, size_t len)
 {
-	return s ? json_stringn(s, len) : json_null();
+	return s ? json_stringn_nocheck(s, len) : json_null();
+}
+
+/* Builds an object key by key; a key whose value could not be made
+ * (out of memory) marks the whole object failed. */
+struct obj {
+	json_t *o;
+	bool failed;
+};
+
+static void put(struct obj *b, const char *key, json_t *v)
+{
+	if (!b->o || json_object_set_new_nocheck(b->o, key, v))
+		b->failed = true;
+}
+
+static json_t *obj_done(struct obj *b)
+{
+	if (!b->failed)
+		return b->o;
+	json_decref(b->o);
+	return NULL;
 }
 
 static int read_begin(docket_engine *eng, MDB_txn **txn, docket_err *err)
@@ -90,21 +146,24 @@ static json_t *action_json(docket_engine *eng, MDB_txn *txn, const docket_def *d
 
 	if (!a)
 		return json_null();
-	json_t *o = json_pack("{s:s}", "plugin", a->plugin);
+	struct obj b = {json_object(), false};
+	put(&b, "plugin", json_string_nocheck(a->plugin));
 	if (c->flags & DOCKET_CF_OUTBOX) {
-		json_object_set_new(o, "state", json_string("pending"));
-		json_object_set_new(o, "attempt", json_integer(c->attempt));
-		json_object_set_new(o, "not_before", docket_time_json(c->notbefore));
+		put(&b, "state", json_string_nocheck("pending"));
+		put(&b, "attempt", json_integer(c->attempt));
+		put(&b, "not_before", docket_time_json(c->notbefore));
 	} else if (c->flags & DOCKET_CF_FAILED) {
-		json_object_set_new(o, "state", json_string("failed"));
+		put(&b, "state", json_string_nocheck("failed"));
 		reason = failed_reason(eng, txn, ckey, FAILED_ACTION, 0, &rl, NULL);
-		json_object_set_new(o, "reason", str_or_null(reason, rl));
+		put(&b, "reason", str_or_null(reason, rl));
 	} else {
-		json_object_set_new(o, "state", json_string("done"));
+		put(&b, "state", json_string_nocheck("done"));
 	}
-	return o;
+	return obj_done(&b);
 }
 
+/* Every read of a case goes through here (show, list, the reply to a
+ * write), so it is built without json_pack's format parsing. */
 static json_t *case_json(docket_engine *eng, MDB_txn *txn, const docket_actor *who,
 			 const docket_def *d, const docket_case *c, const uint8_t *ckey)
 {
@@ -112,36 +171,35 @@ static json_t *case_json(docket_engine *eng, MDB_txn *txn, const docket_actor *w
 	const docket_stage *st = &wf->stages[c->stage];
 	int64_t due = docket_case_due(d, c), now = docket_engine_now(eng);
 	char id[DOCKET_ID_MAX];
-	json_t *fields = json_object();
+	struct obj b = {json_object(), false}, f = {json_object(), false};
 
 	docket_id_format(d, ckey, id);
 	for (uint32_t i = 0; i < c->nfields; i++) {
-		const docket_field *f = &wf->fields[i];
-		if (c->fields[i].t == DOCKET_V_NULL || !docket_can_see(d, f, who))
+		const docket_field *fd = &wf->fields[i];
+		if (c->fields[i].t == DOCKET_V_NULL || !docket_can_see(d, fd, who))
 			continue;
-		json_object_set_new(fields, f->name, docket_value_json(f, &c->fields[i]));
+		put(&f, fd->name, docket_value_json(fd, &c->fields[i]));
 	}
-	return json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:o,"
-			 " s:I, s:I, s:o, s:b, s:o, s:o}",
-		"id", id,
-		"workflow", wf->name,
-		"version", (json_int_t)wf->version,
-		"definition", wf->hash,
-		"stage", st->name,
-		"stage_title", st->title ? st->title : st->name,
-		"owner", st->owner >= 0 ? json_string(wf->roles[st->owner]) : json_null(),
-		"state", st->terminal ? "closed" : "open",
-		"fields", fields,
-		"created_at", docket_time_json(c->created),
-		"updated_at", docket_time_json(c->updated),
-		"stage_since", docket_time_json(c->entered),
-		"in_stage_s", json_integer((now - c->entered) / 1000),
-		"entry", (json_int_t)c->entry,
-		"seq", (json_int_t)c->seq,
-		"assignee", str_or_null(c->assignee, c->assignee_len),
-		"late", due && now > due,
-		"due", due ? docket_time_json(due) : json_null(),
-		"action", action_json(eng, txn, d, c, ckey));
+	put(&b, "id", json_string_nocheck(id));
+	put(&b, "workflow", json_string_nocheck(wf->name));
+	put(&b, "version", json_integer((json_int_t)wf->version));
+	put(&b, "definition", json_string_nocheck(wf->hash));
+	put(&b, "stage", json_string_nocheck(st->name));
+	put(&b, "stage_title", json_string_nocheck(st->title ? st->title : st->name));
+	put(&b, "owner", st->owner >= 0 ? json_string_nocheck(wf->roles[st->owner]) : json_null());
+	put(&b, "state", json_string_nocheck(st->terminal ? "closed" : "open"));
+	put(&b, "fields", obj_done(&f));
+	put(&b, "created_at", docket_time_json(c->created));
+	put(&b, "updated_at", docket_time_json(c->updated));
+	put(&b, "stage_since", docket_time_json(c->entered));
+	put(&b, "in_stage_s", json_integer((now - c->entered) / 1000));
+	put(&b, "entry", json_integer((json_int_t)c->entry));
+	put(&b, "seq", json_integer((json_int_t)c->seq));
+	put(&b, "assignee", str_or_null(c->assignee, c->assignee_len));
+	put(&b, "late", json_boolean(due && now > due));
+	put(&b, "due", due ? docket_time_json(due) : json_null());
+	put(&b, "action", action_json(eng, txn, d, c, ckey));
+	return obj_done(&b);
 }
 
 /* Load the case of id in a read transaction. */

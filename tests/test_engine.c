@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "engine_util.h"
 #include "internal.h"
@@ -762,6 +763,37 @@ static void install_refuses_more_timers_than_keys_hold(void **state)
 	free(y);
 }
 
+/* Times in views are formatted by hand: they must be what gmtime says,
+ * at both ends of the date range, across leap days and before 1970, and
+ * an instant outside the range must still print. */
+static void times_print_as_gmtime_does(void **state)
+{
+	char got[64], want[64];
+	struct tm tm;
+	(void)state;
+
+	int64_t edges[] = {0, -1, 999, -1000, -62135596800000, -62135596800001,
+			   253402300799999, 253402300800000, 951782400000, 951868799999,
+			   4107542400000, -2203891200000};
+	for (size_t i = 0; i < sizeof edges / sizeof *edges + 20000; i++) {
+		int64_t ms = i < sizeof edges / sizeof *edges
+			? edges[i]
+			: ((int64_t)rand() << 20 ^ rand()) % 253402300800000 * (rand() % 4 ? 1 : -1) / 4;
+		int64_t s = ms / 1000, r = ms % 1000;
+		if (r < 0) {
+			r += 1000;
+			s--;
+		}
+		time_t t = (time_t)s;
+		gmtime_r(&t, &tm);
+		snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			 tm.tm_sec, (int)r);
+		docket_time_format(ms, got);
+		assert_string_equal(got, want);
+	}
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -789,6 +821,7 @@ int main(void)
 		T(an_unknown_schema_is_refused),
 		T(install_refuses_more_timers_than_keys_hold),
 		T(a_full_disk_fails_the_batch_and_changes_nothing),
+		cmocka_unit_test(times_print_as_gmtime_does),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
