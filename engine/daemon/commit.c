@@ -1,23 +1,41 @@
 /*
- * commit.c - the group-commit queue.  At most one job is on the worker
- * thread at a time; while it runs, new jobs gather in the queue, and the
- * moment it returns every APPLY job waiting (up to DOCKET_BATCH_MAX
- * operations) goes into the next docket_engine_apply together.
+ * commit.c - the group-commit queue.  The loop thread appends jobs; the
+ * worker thread takes every APPLY job waiting (up to DOCKET_BATCH_MAX
+ * operations) into one docket_engine_apply, hands the finished batch back
+ * through `finished`, and at once takes what gathered meanwhile.  The
+ * loop never stands between two commits: while it writes the replies of
+ * one batch, the next is being committed.
  *
- * The worker touches only the flattened operations and results of its
- * batch and the engine; everything else (jobs, replies, the queue) is
- * touched on the loop thread alone, before the hand-over and after the
- * `finished` callback.  The mutex orders the hand-over, the release
- * store of `done` and the async send order the way back.
+ * Jobs finish in queue order.  A BACKUP runs on the worker between two
+ * batches.  A RELOAD must run on the loop thread with no apply in flight
+ * (the engine installs workflows then), so the worker hands it over and
+ * waits until the loop has run it, after the callbacks of every batch
+ * before it.
+ *
+ * What crosses threads: a job is the loop's until it is in the queue,
+ * then read (never written) by the worker until its batch comes back,
+ * then the loop's again; a batch (jobs, results) is the worker's until it
+ * is in the done list.  The mutex orders every hand-over.
  */
 #include "commit.h"
 
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "docketd.h"
 #include "log.h"
+
+/* A finished batch, on its way back to the loop. */
+struct docketd_batch {
+	docketd_job *jobs;          /* in order; one BACKUP job alone */
+	docket_result *results;     /* n of them, or NULL if none was made */
+	size_t n;
+	int rc;
+	uint64_t busy_ns;           /* the worker's time on it */
+	docketd_batch *next;
+};
 
 void docketd_commit_init(docketd_commit *cm)
 {
@@ -42,32 +60,160 @@ void docketd_commit_free(docketd_commit *cm)
 {
 	thread_stop(cm);
 	free(cm->ops);
-	free(cm->results);
-	free(cm->ops2);
-	free(cm->results2);
-	cm->ops = cm->ops2 = NULL;
-	cm->results = cm->results2 = NULL;
-	cm->cap = cm->cap2 = 0;
+	cm->ops = NULL;
+	cm->cap = 0;
 }
 
 bool docketd_commit_idle(const docketd *d)
 {
-	return !d->cm.busy && !d->cm.head;
+	return d->cm.outstanding == 0;
 }
+
+void docketd_commit_load(docketd *d, size_t *queued, bool *in_flight)
+{
+	pthread_mutex_lock(&d->cm.mu);
+	*queued = d->cm.waiting;
+	*in_flight = d->cm.busy;
+	pthread_mutex_unlock(&d->cm.mu);
+}
+
+/* --- the worker thread (mu held where it says so) ------------------------- */
 
 static docketd_job *pop(docketd_commit *cm)
 {
 	docketd_job *j = cm->head;
 
-	if (j) {
-		cm->head = j->next;
-		if (!cm->head)
-			cm->tail = NULL;
-		j->next = NULL;
-		cm->waiting--;
-	}
+	cm->head = j->next;
+	if (!cm->head)
+		cm->tail = NULL;
+	j->next = NULL;
+	cm->waiting--;
 	return j;
 }
+
+static bool grow(docketd_commit *cm, size_t n)
+{
+	if (n <= cm->cap)
+		return true;
+	size_t cap = cm->cap ? cm->cap : 64;
+	while (cap < n)
+		cap *= 2;
+	docket_op *ops = realloc(cm->ops, cap * sizeof *ops);
+	if (!ops)
+		return false;
+	cm->ops = ops;
+	cm->cap = cap;
+	return true;
+}
+
+/* mu held: take every APPLY job at the head that fits in one batch. */
+static docketd_job *take_applies(docketd_commit *cm, size_t *nops)
+{
+	docketd_job *jobs = NULL, **tail = &jobs;
+	size_t n = 0;
+
+	while (cm->head && cm->head->kind == DOCKETD_JOB_APPLY &&
+	       (n == 0 || n + cm->head->nops <= DOCKET_BATCH_MAX)) {
+		docketd_job *j = pop(cm);
+		n += j->nops;
+		*tail = j;
+		tail = &j->next;
+	}
+	*nops = n;
+	return jobs;
+}
+
+/* mu not held: flatten the batch's operations and apply them. */
+static void run_applies(docketd *d, docketd_batch *b)
+{
+	docketd_commit *cm = &d->cm;
+	size_t off = 0;
+
+	b->results = grow(cm, b->n) ? malloc((b->n ? b->n : 1) * sizeof *b->results) : NULL;
+	if (!b->results) {
+		docketd_warn("commit: out of memory for a batch of %zu operations", b->n);
+		b->rc = DOCKET_ENOMEM;
+		return;
+	}
+	for (docketd_job *j = b->jobs; j; j = j->next) {
+		memcpy(cm->ops + off, j->ops, j->nops * sizeof *j->ops);
+		off += j->nops;
+	}
+	b->rc = docket_engine_apply(d->eng, cm->ops, b->n, b->results);
+}
+
+static void run_backup(docketd *d, docketd_batch *b)
+{
+	docketd_job *j = b->jobs;
+
+	j->rc = docket_engine_backup(d->eng, j->dir, &j->err);
+}
+
+/* mu held on entry and on return. */
+static void run_batch(docketd *d, docketd_batch *b)
+{
+	docketd_commit *cm = &d->cm;
+	uint64_t t0 = uv_hrtime();
+
+	cm->busy = true;
+	pthread_mutex_unlock(&cm->mu);
+	if (b->jobs->kind == DOCKETD_JOB_BACKUP)
+		run_backup(d, b);
+	else
+		run_applies(d, b);
+	b->busy_ns = uv_hrtime() - t0;
+	pthread_mutex_lock(&cm->mu);
+	cm->busy = false;
+	if (cm->done_tail)
+		cm->done_tail->next = b;
+	else
+		cm->done_head = b;
+	cm->done_tail = b;
+	uv_async_send(&cm->finished);
+}
+
+static void *worker(void *arg)
+{
+	docketd *d = arg;
+	docketd_commit *cm = &d->cm;
+
+	pthread_mutex_lock(&cm->mu);
+	for (;;) {
+		while (!cm->quit && (!cm->head || cm->reload)) {
+			cm->sleeping = true;
+			pthread_cond_wait(&cm->cv, &cm->mu);
+			cm->sleeping = false;
+		}
+		if (cm->quit)
+			break;
+		if (cm->head->kind == DOCKETD_JOB_RELOAD) {
+			cm->reload = pop(cm);
+			cm->reload_taken = false;
+			uv_async_send(&cm->finished);
+			continue;
+		}
+		docketd_batch *b = calloc(1, sizeof *b);
+		if (!b) {
+			/* Try again once something was freed. */
+			pthread_mutex_unlock(&cm->mu);
+			docketd_warn("commit: out of memory for a batch; trying again");
+			usleep(100000);
+			pthread_mutex_lock(&cm->mu);
+			continue;
+		}
+		if (cm->head->kind == DOCKETD_JOB_BACKUP) {
+			b->jobs = pop(cm);
+			b->jobs->next = NULL;
+		} else {
+			b->jobs = take_applies(cm, &b->n);
+		}
+		run_batch(d, b);
+	}
+	pthread_mutex_unlock(&cm->mu);
+	return NULL;
+}
+
+/* --- back on the loop thread ------------------------------------------- */
 
 static void hist_add(docketd_commit *cm, size_t n)
 {
@@ -80,262 +226,91 @@ static void hist_add(docketd_commit *cm, size_t n)
 	cm->hist[b]++;
 }
 
-/* --- the worker thread -------------------------------------------------- */
-
-static void *worker(void *arg)
+static void job_done(docketd *d, docketd_job *j)
 {
-	docketd *d = arg;
-	docketd_commit *cm = &d->cm;
-
-	pthread_mutex_lock(&cm->mu);
-	for (;;) {
-		while (!cm->work && !cm->quit)
-			pthread_cond_wait(&cm->cv, &cm->mu);
-		if (cm->quit)
-			break;
-		void (*work)(docketd *) = cm->work;
-		cm->work = NULL;
-		pthread_mutex_unlock(&cm->mu);
-		work(d);
-		atomic_store_explicit(&cm->done, true, memory_order_release);
-		uv_async_send(&cm->finished);
-		pthread_mutex_lock(&cm->mu);
-	}
-	pthread_mutex_unlock(&cm->mu);
-	return NULL;
+	d->cm.outstanding--;
+	j->done(d, j);  /* may free j */
 }
 
-/* Loop thread: give the worker `work`, and run `after` once it returned.
- * The signal comes after the unlock so the woken worker does not block
- * at once on the mutex still held here. */
-static void hand_over(docketd *d, void (*work)(docketd *), void (*after)(docketd *))
+static void applies_done(docketd *d, docketd_batch *b)
+{
+	docketd_commit *cm = &d->cm;
+	docketd_job *j, *next;
+	size_t off = 0;
+
+	if (b->rc == 0) {
+		cm->commits++;
+		cm->ops_applied += b->n;
+		hist_add(cm, b->n);
+		if (b->n > cm->max_batch)
+			cm->max_batch = b->n;
+		docketd_debug("commit: %zu operation%s", b->n, b->n == 1 ? "" : "s");
+	} else {
+		cm->failed_commits++;
+		docketd_warn("commit of %zu operation%s failed, nothing written: %s", b->n,
+			     b->n == 1 ? "" : "s",
+			     b->results ? b->results[0].err.msg : docket_strerror(b->rc));
+	}
+	for (j = b->jobs; j; j = next) {
+		next = j->next;
+		j->next = NULL;
+		j->rc = b->rc;
+		j->results = b->results ? b->results + off : NULL;
+		off += j->nops;
+		job_done(d, j);
+	}
+}
+
+static void run_reload(docketd *d, docketd_job *j)
 {
 	docketd_commit *cm = &d->cm;
 
-	cm->after = after;
-	uv_ref((uv_handle_t *)&cm->finished);   /* the loop waits for it */
+	j->report = docketd_reload(d);
+	cm->reloads++;
+	job_done(d, j);
 	pthread_mutex_lock(&cm->mu);
-	cm->work = work;
+	cm->reload = NULL;
+	bool wake = cm->sleeping;
 	pthread_mutex_unlock(&cm->mu);
-	pthread_cond_signal(&cm->cv);
+	if (wake)
+		pthread_cond_signal(&cm->cv);
 }
 
 static void finished_cb(uv_async_t *a)
 {
 	docketd *d = a->data;
 	docketd_commit *cm = &d->cm;
+	docketd_batch *b, *next;
+	docketd_job *reload = NULL;
 
-	/* Sends may coalesce, and one may arrive after its job was seen. */
-	if (!atomic_exchange_explicit(&cm->done, false, memory_order_acquire))
-		return;
-	uv_unref((uv_handle_t *)&cm->finished);
-	cm->after(d);
-}
-
-/* --- jobs ----------------------------------------------------------------- */
-
-static void apply_work(docketd *d)
-{
-	docketd_commit *cm = &d->cm;
-
-	cm->rc = docket_engine_apply(d->eng, cm->ops, cm->n, cm->results);
-}
-
-static bool start_apply(docketd *d, bool may_finish);
-
-/* Hand the buffers just used to the done callbacks and give the next
- * batch the other set. */
-static void swap_sets(docketd_commit *cm)
-{
-	docket_op *ops = cm->ops;
-	docket_result *res = cm->results;
-	size_t cap = cm->cap;
-
-	cm->ops = cm->ops2;
-	cm->results = cm->results2;
-	cm->cap = cm->cap2;
-	cm->ops2 = ops;
-	cm->results2 = res;
-	cm->cap2 = cap;
-}
-
-/* Runs on the loop thread once the apply returned.  The next batch of
- * waiting writes goes to the worker first, so its fsync overlaps the
- * replies of this one; the done callbacks read this batch's results from
- * the other buffer set, which nothing touches until the next apply_done.
- * A reload or backup at the head waits for the kick after the callbacks,
- * so jobs still finish in queue order. */
-static void apply_done(docketd *d)
-{
-	docketd_commit *cm = &d->cm;
-	docketd_job *j, *next, *batch = cm->batch;
-	docket_result *results = cm->results;
-	size_t off = 0, n = cm->n;
-	int rc = cm->rc;
-
-	cm->batch = NULL;
-	cm->busy_ms += uv_now(d->loop) - cm->started_ms;
-	if (rc == 0) {
-		cm->commits++;
-		cm->ops_applied += n;
-		hist_add(cm, n);
-		if (n > cm->max_batch)
-			cm->max_batch = n;
-		docketd_debug("commit: %zu operation%s", n, n == 1 ? "" : "s");
-	} else {
-		cm->failed_commits++;
-		docketd_warn("commit of %zu operation%s failed, nothing written: %s", n,
-			     n == 1 ? "" : "s", results[0].err.msg);
+	pthread_mutex_lock(&cm->mu);
+	b = cm->done_head;
+	cm->done_head = cm->done_tail = NULL;
+	if (cm->reload && !cm->reload_taken) {
+		reload = cm->reload;
+		cm->reload_taken = true;
 	}
-	cm->busy = false;
-	swap_sets(cm);
-	if (cm->head && cm->head->kind == DOCKETD_JOB_APPLY)
-		start_apply(d, false);
-	for (j = batch; j; j = next) {
-		next = j->next;
-		j->next = NULL;
-		j->rc = rc;
-		j->results = results + off;
-		off += j->nops;
-		j->done(d, j);  /* may free j */
+	pthread_mutex_unlock(&cm->mu);
+	for (; b; b = next) {
+		next = b->next;
+		cm->busy_ns += b->busy_ns;
+		if (b->jobs->kind == DOCKETD_JOB_BACKUP) {
+			cm->backups++;
+			job_done(d, b->jobs);
+		} else {
+			applies_done(d, b);
+		}
+		free(b->results);
+		free(b);
 	}
+	if (reload)
+		run_reload(d, reload);
+	if (!cm->outstanding)
+		uv_unref((uv_handle_t *)&cm->finished);
 	docketd_after_commit(d);
-	docketd_commit_kick(d);
 }
 
-static void backup_work(docketd *d)
-{
-	docketd_job *j = d->cm.batch;
-
-	j->rc = docket_engine_backup(d->eng, j->dir, &j->err);
-}
-
-static void backup_done(docketd *d)
-{
-	docketd_job *j = d->cm.batch;
-
-	d->cm.batch = NULL;
-	d->cm.backups++;
-	j->done(d, j);
-	d->cm.busy = false;
-	docketd_commit_kick(d);
-}
-
-static bool grow(docketd_commit *cm, size_t n)
-{
-	if (n <= cm->cap)
-		return true;
-	size_t cap = cm->cap ? cm->cap : 64;
-	while (cap < n)
-		cap *= 2;
-	docket_op *ops = realloc(cm->ops, cap * sizeof *ops);
-	if (ops)
-		cm->ops = ops;
-	docket_result *res = realloc(cm->results, cap * sizeof *res);
-	if (res)
-		cm->results = res;
-	if (!ops || !res)
-		return false;
-	cm->cap = cap;
-	return true;
-}
-
-static void defer(docketd *d);
-
-/* Take every APPLY job at the head of the queue that fits in one batch.
- * Returns false when it could not (out of memory) and the head job must
- * be failed by a call that may finish jobs. */
-static bool start_apply(docketd *d, bool may_finish)
-{
-	docketd_commit *cm = &d->cm;
-	docketd_job **tail = &cm->batch;
-	size_t n = 0;
-
-	while (cm->head && cm->head->kind == DOCKETD_JOB_APPLY &&
-	       (n == 0 || n + cm->head->nops <= DOCKET_BATCH_MAX)) {
-		if (!grow(cm, n + cm->head->nops))
-			break;
-		docketd_job *j = pop(cm);
-		memcpy(cm->ops + n, j->ops, j->nops * sizeof *j->ops);
-		n += j->nops;
-		*tail = j;
-		tail = &j->next;
-	}
-	if (!cm->batch) {
-		/* Out of memory for even one job: fail it rather than wedge. */
-		if (!may_finish) {
-			defer(d);
-			return false;
-		}
-		docketd_job *j = pop(cm);
-		j->rc = DOCKET_ENOMEM;
-		j->results = NULL;
-		docketd_warn("commit: out of memory for a batch of %zu operations", j->nops);
-		cm->busy = true;
-		j->done(d, j);
-		cm->busy = false;
-		return true;
-	}
-	cm->n = n;
-	cm->busy = true;
-	cm->started_ms = uv_now(d->loop);
-	hand_over(d, apply_work, apply_done);
-	return true;
-}
-
-/* Start what is at the head of the queue.  A job whose done callback
- * would run at once (a reload, a failure) runs only when may_finish:
- * never inside docketd_commit_submit, whose caller is not ready for its
- * job to be done before submit returns. */
-static void kick(docketd *d, bool may_finish)
-{
-	docketd_commit *cm = &d->cm;
-
-	while (!cm->busy && cm->head) {
-		switch (cm->head->kind) {
-		case DOCKETD_JOB_RELOAD: {
-			if (!may_finish) {
-				defer(d);
-				return;
-			}
-			docketd_job *j = pop(cm);
-			cm->busy = true;
-			j->report = docketd_reload(d);
-			cm->reloads++;
-			j->done(d, j);
-			cm->busy = false;
-			docketd_after_commit(d);
-			break;
-		}
-		case DOCKETD_JOB_BACKUP:
-			cm->batch = pop(cm);
-			cm->busy = true;
-			hand_over(d, backup_work, backup_done);
-			return;
-		case DOCKETD_JOB_APPLY:
-			if (!start_apply(d, may_finish))
-				return;
-			break;
-		}
-	}
-	if (may_finish && !cm->busy && !cm->head && d->stopping)
-		docketd_after_commit(d);
-}
-
-static void deferred_cb(uv_timer_t *t)
-{
-	kick(t->data, true);
-}
-
-static void defer(docketd *d)
-{
-	uv_timer_start(&d->cm.later, deferred_cb, 0, 0);
-}
-
-void docketd_commit_kick(docketd *d)
-{
-	kick(d, true);
-}
+/* --- starting, submitting, status ----------------------------------------- */
 
 /* The worker takes no signals: they are the loop's (uv_signal_t), and a
  * handler run on the worker would only interrupt its system calls. */
@@ -367,14 +342,48 @@ static int thread_start(docketd *d)
 int docketd_commit_start(docketd *d)
 {
 	docketd_commit *cm = &d->cm;
-	int rc = uv_timer_init(d->loop, &cm->later);
+	int rc = uv_async_init(d->loop, &cm->finished, finished_cb);
 
-	cm->later.data = d;
-	if (rc || (rc = uv_async_init(d->loop, &cm->finished, finished_cb)))
+	if (rc || (rc = uv_check_init(d->loop, &cm->publish)) ||
+	    (rc = uv_idle_init(d->loop, &cm->nowait)))
 		return rc;
+	cm->publish.data = d;
 	cm->finished.data = d;
-	uv_unref((uv_handle_t *)&cm->finished);     /* referenced while busy */
+	uv_unref((uv_handle_t *)&cm->finished);     /* referenced while jobs are out */
 	return thread_start(d);
+}
+
+/* The jobs of one loop turn (every request read in it) reach the worker
+ * together: handed over one by one, the first would wake the worker
+ * into a commit of its own, and an fsync per handful of jobs is what
+ * group commit is there to avoid. */
+static void publish_cb(uv_check_t *h)
+{
+	docketd *d = h->data;
+	docketd_commit *cm = &d->cm;
+
+	uv_check_stop(h);
+	uv_idle_stop(&cm->nowait);
+	if (!cm->mine)
+		return;
+	pthread_mutex_lock(&cm->mu);
+	if (cm->tail)
+		cm->tail->next = cm->mine;
+	else
+		cm->head = cm->mine;
+	cm->tail = cm->mine_tail;
+	cm->waiting += cm->nmine;
+	bool wake = cm->sleeping;
+	pthread_mutex_unlock(&cm->mu);
+	cm->mine = cm->mine_tail = NULL;
+	cm->nmine = 0;
+	if (wake)
+		pthread_cond_signal(&cm->cv);
+}
+
+static void nowait_cb(uv_idle_t *h)
+{
+	(void)h;
 }
 
 void docketd_commit_submit(docketd *d, docketd_job *job)
@@ -383,21 +392,30 @@ void docketd_commit_submit(docketd *d, docketd_job *job)
 
 	job->next = NULL;
 	job->results = NULL;
-	if (cm->tail)
-		cm->tail->next = job;
+	if (cm->outstanding++ == 0)
+		uv_ref((uv_handle_t *)&cm->finished);   /* the loop waits for it */
+	if (cm->mine_tail)
+		cm->mine_tail->next = job;
 	else
-		cm->head = job;
-	cm->tail = job;
-	cm->waiting++;
-	kick(d, false);
+		cm->mine = job;
+	cm->mine_tail = job;
+	if (cm->nmine++ == 0) {
+		uv_check_start(&cm->publish, publish_cb);
+		/* Submitted outside the I/O phase (a timer): the check phase
+		 * must come without waiting for I/O. */
+		uv_idle_start(&cm->nowait, nowait_cb);
+	}
 }
 
-json_t *docketd_commit_status(const docketd *d)
+json_t *docketd_commit_status(docketd *d)
 {
 	const docketd_commit *cm = &d->cm;
 	json_t *hist = json_object();
 	char key[48];
+	size_t queued;
+	bool in_flight;
 
+	docketd_commit_load(d, &queued, &in_flight);
 	for (int b = 0; b < DOCKETD_HIST_BUCKETS; b++) {
 		if (!cm->hist[b])
 			continue;
@@ -414,10 +432,10 @@ json_t *docketd_commit_status(const docketd *d)
 		"avg_batch", cm->commits ? (double)cm->ops_applied / (double)cm->commits : 0.0,
 		"max_batch", (json_int_t)cm->max_batch,
 		"batches", hist,
-		"queued", (json_int_t)cm->waiting,
-		"in_flight", cm->busy,
+		"queued", (json_int_t)queued,
+		"in_flight", in_flight,
 		"failed_commits", (json_int_t)cm->failed_commits,
-		"busy_ms", (json_int_t)cm->busy_ms,
+		"busy_ms", (json_int_t)(cm->busy_ns / 1000000),
 		"reloads", (json_int_t)cm->reloads,
 		"backups", (json_int_t)cm->backups);
 }

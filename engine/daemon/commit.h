@@ -60,37 +60,43 @@ struct docketd_job {
 
 #define DOCKETD_HIST_BUCKETS 16
 
+typedef struct docketd_batch docketd_batch;
+
+/* The queue lives between two threads.  The loop thread submits; the
+ * worker takes every APPLY job waiting the moment its last commit
+ * returned, so commits follow each other with no hand-over through the
+ * loop (which may be busy writing the last batch's replies), and gives
+ * finished batches back through `finished`.  Fields marked "mu" are under
+ * the mutex; the rest belong to the loop thread. */
 typedef struct docketd_commit {
-	docketd_job *head, *tail;   /* waiting */
-	size_t waiting;             /* jobs in the queue */
-	bool busy;                  /* a job is on the worker thread */
-	/* The worker: one thread of its own, woken by a condition variable
-	 * and answering through `finished`, so a commit costs one wake each
-	 * way (libuv's shared pool took the pool lock twice per job and woke
-	 * a different, cold thread each time). */
 	pthread_t thread;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	void (*work)(docketd *d);   /* under mu: the job handed over, or NULL */
-	void (*after)(docketd *d);  /* loop thread: runs once work returned */
-	bool quit;                  /* under mu: the thread should end */
+	pthread_cond_t cv;          /* wakes the worker: work, a reload done, quit */
 	bool thread_up;
-	atomic_bool done;           /* work returned; set by the worker */
 	uv_async_t finished;
-	uv_timer_t later;           /* runs the queue after submit returned */
-	docketd_job *batch;         /* jobs of the apply in flight, in order */
-	/* Two sets of flattened operations and results: the next batch fills
-	 * one while the done callbacks of the last one still read the other. */
-	docket_op *ops, *ops2;
-	docket_result *results, *results2;
-	size_t n, cap, cap2;
-	int rc;
-	uint64_t started_ms;        /* loop time the batch started */
-	/* What `status` shows. */
+	/* mu: */
+	docketd_job *head, *tail;   /* waiting, in order */
+	size_t waiting;             /* jobs in the queue */
+	bool busy;                  /* the worker holds a batch or a backup */
+	bool sleeping;              /* the worker waits for work */
+	bool quit;                  /* the thread should end */
+	docketd_job *reload;        /* handed to the loop; the worker waits */
+	bool reload_taken;          /* the loop has it */
+	docketd_batch *done_head, *done_tail;  /* finished, for the loop */
+	/* the loop's: */
+	size_t outstanding;         /* submitted, done not yet run */
+	docketd_job *mine, *mine_tail;  /* submitted in this loop turn */
+	size_t nmine;
+	uv_check_t publish;         /* hands them to the worker, all at once */
+	uv_idle_t nowait;           /* the loop polls without blocking meanwhile */
+	/* The worker's alone: the flattened operations of its batch. */
+	docket_op *ops;
+	size_t cap;
+	/* What `status` shows (the loop's, counted as batches come back). */
 	uint64_t commits, ops_applied, failed_commits, backups, reloads;
 	uint64_t hist[DOCKETD_HIST_BUCKETS];  /* commits by ops: 1, 2-3, 4-7, ... */
 	size_t max_batch;
-	uint64_t busy_ms;
+	uint64_t busy_ns;
 } docketd_commit;
 
 void docketd_commit_init(docketd_commit *cm);
@@ -105,15 +111,14 @@ void docketd_commit_free(docketd_commit *cm);
  * callback never runs before this returns. */
 void docketd_commit_submit(docketd *d, docketd_job *job);
 
-/* Start the next batch if nothing is in flight; may finish jobs (run a
- * reload and its done callback) before it returns. */
-void docketd_commit_kick(docketd *d);
-
-/* Nothing queued and nothing in flight. */
+/* Every job submitted has had its done callback. */
 bool docketd_commit_idle(const docketd *d);
+
+/* How many jobs wait, and whether a commit is in flight, as of now. */
+void docketd_commit_load(docketd *d, size_t *queued, bool *in_flight);
 
 /* {"commits","ops","avg_batch","max_batch","batches":{"1":n,"2-3":n,...},
  *  "queued","in_flight","failed_commits","busy_ms"} */
-json_t *docketd_commit_status(const docketd *d);
+json_t *docketd_commit_status(docketd *d);
 
 #endif

@@ -89,10 +89,14 @@ static void begin_stop(docketd *d, const char *why)
 		docketd_info("%s: already stopping", why);
 		return;
 	}
+	size_t queued;
+	bool in_flight;
+
 	d->stopping = true;
-	docketd_info("stopping (%s): %zu job%s queued, %s", why, d->cm.waiting,
-		     d->cm.waiting == 1 ? "" : "s",
-		     d->cm.busy ? "a commit in flight" : "no commit in flight");
+	docketd_commit_load(d, &queued, &in_flight);
+	docketd_info("stopping (%s): %zu job%s queued, %s", why, queued,
+		     queued == 1 ? "" : "s",
+		     in_flight ? "a commit in flight" : "no commit in flight");
 	docketd_server_stop(d);
 	docketd_clock_stop(d);
 	docketd_actions_stop(d);
