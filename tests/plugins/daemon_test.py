@@ -124,6 +124,11 @@ stages:
 """
 
 os.makedirs(wfdir)
+# Three plugin hosts (the default is two): the kill -9 part checks that
+# three runs go to three host processes at once.
+os.makedirs(home, mode=0o750)
+with open(f"{home}/docket.yaml", "w") as f:
+    f.write("plugin_hosts: 3\n")
 with open(f"{wfdir}/bad.yaml", "w") as f:
     f.write(bad_yaml)
 with open(f"{wfdir}/slow.yaml", "w") as f:
@@ -218,19 +223,23 @@ try:
     ok(r.get("ok") and r["result"].get("ok", True), "the store checks clean", r)
 
     # --- kill -9 while plugins run ------------------------------------------
+    def runs():
+        return [ln.split() for ln in open(keys).read().splitlines()] if os.path.exists(keys) else []
+
     slow = [call("new", workflow="slow", fields={"n": i})["result"]["id"] for i in range(4)]
-    ok(wait_for(lambda: os.path.exists(keys) and len(open(keys).read().split("\n")) > 2, 10),
-       "plugins are running")
-    before = open(keys).read().split()[0::2]
+    ok(wait_for(lambda: len(runs()) >= 3, 10), "plugins are running")
+    first = runs()[:3]
+    ok(len({r[2] for r in first}) == 3,
+       "plugin_hosts: 3 runs three actions at once, each on a host of its own", first)
+    before = [r[0] for r in runs()]
     d.send_signal(signal.SIGKILL)
     d.wait()
     d = start()
     done = wait_for(lambda: all(case(c)["stage"] == "end" for c in slow), 60)
     ok(done, "after a restart every pending action ran")
-    runs = open(keys).read().split()
-    after_keys = runs[0::2]
+    after_keys = [r[0] for r in runs()]
     ok(all(after_keys.count(k) >= 2 for k in before),
-       "an action interrupted by kill -9 ran again with the same key", runs)
+       "an action interrupted by kill -9 ran again with the same key", runs())
     for c in slow:
         events = [h for h in history(c) if h.get("actor") == "system" and h.get("kind") == "event"]
         ok(len(events) == 1, f"{c}: its stage entry was committed exactly once", events)

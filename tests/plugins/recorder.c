@@ -1,7 +1,8 @@
-/* Fixture for restart tests: appends "KEY ATTEMPT" to the file named by
- * with.log, waits with.sleep_ms, then emits the stage's first event (or
- * with.event).  A run killed in its wait has left its key behind, so a
- * test can see the same key come back after a restart. */
+/* Fixture for restart tests: appends "KEY ATTEMPT HOSTPID" to the file
+ * named by with.log, waits with.sleep_ms, then emits the stage's first
+ * event (or with.event).  A run killed in its wait has left its key
+ * behind, so a test can see the same key come back after a restart; the
+ * host's pid tells which runs overlapped on different hosts. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,7 +26,8 @@ static int run(docket_run *r, const docket_host_api *api, void *state)
 		event = api->event_name(r, 0);
 	if (log) {
 		int fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-		int n = snprintf(line, sizeof line, "%s %u\n", api->key(r), api->attempt(r));
+		int n = snprintf(line, sizeof line, "%s %u %ld\n", api->key(r), api->attempt(r),
+				 (long)getpid());
 		if (fd < 0 || write(fd, line, (size_t)n) != n)
 			return api->retry(r, "cannot write %s", log);
 		close(fd);
