@@ -17,8 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Days from 1970-01-01 to 0001-01-01 and to 9999-12-31. */
-
 /* User text quoted in a message is cut here so one line stays one line. */
 #define PREVIEW_MAX 40
 

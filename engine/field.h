@@ -91,12 +91,12 @@ const char *docket_ftype_name(docket_ftype t);
  * 1970-01-01.  Returns 0 or DOCKET_EINVAL. */
 int docket_date_parse(const char *s, size_t len, int32_t *days);
 
-/* Write days as YYYY-MM-DD plus NUL into buf (at least 11 bytes). */
 /* The dates a field may hold: 0001-01-01 to 9999-12-31, in days since
  * 1970-01-01. */
 #define DOCKET_DAY_MIN (-719162)
 #define DOCKET_DAY_MAX 2932896
 
+/* Write days as YYYY-MM-DD plus NUL into buf (at least 11 bytes). */
 void docket_date_format(int32_t days, char buf[11]);
 /* v (>= 0) as exactly n decimal digits, zero-padded, no terminator. */
 void docket_put_digits(char *p, int v, int n);
