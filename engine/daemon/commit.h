@@ -3,8 +3,8 @@
  * has gathered while a commit was in flight goes into the next write
  * transaction together, so one fsync serves many clients.
  *
- * A job is what a client request, a due timer (or, later, a plugin's
- * outcome) asks the store to do.  APPLY jobs are batched into one
+ * A job is what a client request, a due timer or a plugin's outcome asks
+ * the store to do.  APPLY jobs are batched into one
  * docket_engine_apply on a worker thread; a RELOAD runs on the loop thread
  * and a BACKUP on a worker thread, each alone, between two commits (the
  * engine may install workflows only while no apply is in flight, and a
@@ -20,7 +20,6 @@
 #include <stdint.h>
 
 #include <pthread.h>
-#include <stdatomic.h>
 
 #include <jansson.h>
 #include <uv.h>
@@ -107,8 +106,9 @@ int docketd_commit_start(docketd *d);
  * the buffers; the handles are closed with the loop's. */
 void docketd_commit_free(docketd_commit *cm);
 
-/* Queue a job and start it at once if nothing is in flight.  Its done
- * callback never runs before this returns. */
+/* Queue a job.  The jobs of one loop turn reach the worker together at
+ * the end of the turn, and it starts them as soon as no commit is in
+ * flight.  Its done callback never runs before this returns. */
 void docketd_commit_submit(docketd *d, docketd_job *job);
 
 /* Every job submitted has had its done callback. */
