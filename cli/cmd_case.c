@@ -434,6 +434,9 @@ int cmd_new(struct cli *cli, int argc, char **argv)
 	json_t *args = json_pack("{s:s}", "workflow", argv[optind]);
 	change_args(args, &ch);
 	json_decref(ch.fields);
+	/* A person is shown only the id: the daemon need not send the case. */
+	if (!cli->json)
+		json_object_set_new(args, "reply", json_string("brief"));
 	if ((rc = cli_call(cli, "new", args, &cs)))
 		return rc;
 	if (cli->json)

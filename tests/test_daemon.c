@@ -704,6 +704,52 @@ static void a_batch_commits_together_and_answers_each(void **state)
 	dclient_close(&c);
 }
 
+/* reply: "brief" answers a write with what its commit says, nothing read
+ * back; without it the reply is the whole case, as before. */
+static void a_write_may_be_answered_briefly(void **state)
+{
+	(void)state;
+	dclient c;
+	const char *key;
+	json_t *v;
+
+	connect_to(&c, &shared);
+	json_t *r = call(&c, "alice", "new", json_pack("{s:s, s:{s:s}, s:s}", "workflow", "ticket",
+			 "fields", "title", "brief", "reply", "brief"));
+	json_t *k = ok(r);
+	char id[32];
+	snprintf(id, sizeof id, "%s", sget(k, "id"));
+	assert_string_equal(sget(k, "stage"), "open");
+	assert_int_equal(iget(k, "seq"), 1);
+	assert_int_equal(json_object_size(k), 3);
+	json_decref(r);
+
+	r = call(&c, NULL, "advance", json_pack("{s:s, s:s, s:{s:s}, s:s}", "case", id, "event",
+		 "work", "fields", "amount", "12", "reply", "brief"));
+	k = ok(r);
+	json_object_foreach(k, key, v)
+		assert_true(!strcmp(key, "id") || !strcmp(key, "stage") || !strcmp(key, "seq"));
+	assert_string_equal(sget(k, "id"), id);
+	assert_string_equal(sget(k, "stage"), "working");
+	assert_int_equal(iget(k, "seq"), 2);
+	json_decref(r);
+
+	/* The brief reply changed nothing about what was written. */
+	r = call(&c, NULL, "assign", json_pack("{s:s, s:s, s:s}", "case", id, "user", "alice",
+		 "reply", "case"));
+	k = ok(r);
+	assert_string_equal(sget(k, "assignee"), "alice");
+	assert_int_equal(iget(json_object_get(k, "fields"), "amount"), 12);
+	json_decref(r);
+
+	r = call(&c, NULL, "advance", json_pack("{s:s, s:s, s:s}", "case", id, "event", "work",
+		 "reply", "terse"));
+	assert_string_equal(err_code(r), "invalid");
+	assert_non_null(strstr(sget(json_object_get(r, "error"), "message"), "'reply'"));
+	json_decref(r);
+	dclient_close(&c);
+}
+
 /* --- pipelining and group commit ------------------------------------------ */
 
 static void pipelined_replies_come_in_order(void **state)
@@ -1446,6 +1492,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(a_case_from_new_to_closed, reap),
 		cmocka_unit_test_teardown(refusals_carry_the_right_code, reap),
 		cmocka_unit_test_teardown(a_batch_commits_together_and_answers_each, reap),
+		cmocka_unit_test_teardown(a_write_may_be_answered_briefly, reap),
 		cmocka_unit_test_teardown(pipelined_replies_come_in_order, reap),
 		cmocka_unit_test_teardown(concurrent_clients_share_commits, reap),
 		cmocka_unit_test_teardown(bad_json_is_refused_and_closed, reap),

@@ -47,6 +47,35 @@ static void an_advance_decodes_with_its_arguments(void **state)
 	docketd_request_free(&req);
 }
 
+/* reply: "brief" is a write's own choice; "case" (the default) is the
+ * whole case as before. */
+static void writes_may_ask_for_a_brief_reply(void **state)
+{
+	(void)state;
+	static const struct { const char *text; bool brief; } cases[] = {
+		{"{\"op\": \"new\", \"args\": {\"workflow\": \"w\", \"reply\": \"brief\"}}", true},
+		{"{\"op\": \"advance\", \"args\": {\"case\": \"T-1\", \"event\": \"e\","
+		 " \"reply\": \"brief\"}}", true},
+		{"{\"op\": \"assign\", \"args\": {\"case\": \"T-1\", \"user\": null,"
+		 " \"reply\": \"brief\"}}", true},
+		{"{\"op\": \"retry\", \"args\": {\"case\": \"T-1\", \"reply\": \"brief\"}}", true},
+		{"{\"op\": \"note\", \"args\": {\"case\": \"T-1\", \"text\": \"t\","
+		 " \"reply\": \"brief\"}}", true},
+		{"{\"op\": \"advance\", \"args\": {\"case\": \"T-1\", \"event\": \"e\","
+		 " \"reply\": \"case\"}}", false},
+		{"{\"op\": \"advance\", \"args\": {\"case\": \"T-1\", \"event\": \"e\"}}", false},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		docketd_request req;
+		docket_err err;
+		assert_int_equal(decode(cases[i].text, &req, &err), 0);
+		assert_int_equal(req.calls[0].code, 0);
+		assert_int_equal(req.calls[0].brief, cases[i].brief);
+		assert_true(docketd_call_writes(&req.calls[0]));
+		docketd_request_free(&req);
+	}
+}
+
 static void reads_do_not_queue(void **state)
 {
 	(void)state;
@@ -86,6 +115,13 @@ static void bad_arguments_refuse_the_call(void **state)
 		{"{\"op\": \"note\", \"args\": {\"case\": \"T-1\", \"text\": \"\"}}", DOCKET_EINVAL,
 		 "empty"},
 		{"{\"op\": \"show\", \"args\": [1]}", DOCKET_EINVAL, "must be an object"},
+		{"{\"op\": \"advance\", \"args\": {\"case\": \"T-1\", \"event\": \"e\","
+		 " \"reply\": \"short\"}}", DOCKET_EINVAL,
+		 "advance: argument 'reply' must be \"case\" or \"brief\", not \"short\""},
+		{"{\"op\": \"new\", \"args\": {\"workflow\": \"w\", \"reply\": true}}",
+		 DOCKET_EINVAL, "'reply' must be a string"},
+		{"{\"op\": \"show\", \"args\": {\"case\": \"T-1\", \"reply\": \"brief\"}}",
+		 DOCKET_EINVAL, "unknown argument 'reply'"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		docketd_request req;
@@ -180,6 +216,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(an_advance_decodes_with_its_arguments),
+		cmocka_unit_test(writes_may_ask_for_a_brief_reply),
 		cmocka_unit_test(reads_do_not_queue),
 		cmocka_unit_test(bad_arguments_refuse_the_call),
 		cmocka_unit_test(malformed_requests_are_protocol_errors),

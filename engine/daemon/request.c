@@ -41,12 +41,15 @@ static const opspec ops[] = {
 	{"check", DOCKETD_OP_CHECK, {{0}}},
 	{"inbox", DOCKETD_OP_INBOX, {{"all", A_BOOL, false}}},
 	{"new", DOCKETD_OP_NEW, {{"workflow", A_STR, true}, {"fields", A_OBJECT, false},
-				 {"note", A_STR, false}}},
+				 {"note", A_STR, false}, {"reply", A_STR, false}}},
 	{"advance", DOCKETD_OP_ADVANCE, {{"case", A_STR, true}, {"event", A_STR, true},
-					 {"fields", A_OBJECT, false}, {"note", A_STR, false}}},
-	{"note", DOCKETD_OP_NOTE, {{"case", A_STR, true}, {"text", A_STR, true}}},
-	{"assign", DOCKETD_OP_ASSIGN, {{"case", A_STR, true}, {"user", A_STR_OR_NULL, true}}},
-	{"retry", DOCKETD_OP_RETRY, {{"case", A_STR, true}}},
+					 {"fields", A_OBJECT, false}, {"note", A_STR, false},
+					 {"reply", A_STR, false}}},
+	{"note", DOCKETD_OP_NOTE, {{"case", A_STR, true}, {"text", A_STR, true},
+				   {"reply", A_STR, false}}},
+	{"assign", DOCKETD_OP_ASSIGN, {{"case", A_STR, true}, {"user", A_STR_OR_NULL, true},
+				       {"reply", A_STR, false}}},
+	{"retry", DOCKETD_OP_RETRY, {{"case", A_STR, true}, {"reply", A_STR, false}}},
 	{"reload", DOCKETD_OP_RELOAD, {{0}}},
 	{"backup", DOCKETD_OP_BACKUP, {{"path", A_STR, true}}},
 };
@@ -99,6 +102,8 @@ static void store(docketd_call *c, const char *key, const json_t *v)
 		c->cursor = s;
 	else if (!strcmp(key, "path"))
 		c->path = s;
+	else if (!strcmp(key, "reply"))
+		c->reply = s;
 	else if (!strcmp(key, "fields"))
 		c->fields = v;
 	else if (!strcmp(key, "mine"))
@@ -156,6 +161,11 @@ static int check_call(docketd_call *c)
 				      "backup: path '%s' must be absolute", c->path);
 	if (c->op == DOCKETD_OP_NOTE && !*c->note)
 		return docket_err_set(&c->err, DOCKET_EINVAL, "note: the text is empty");
+	if (c->reply && strcmp(c->reply, "case") && strcmp(c->reply, "brief"))
+		return docket_err_set(&c->err, DOCKET_EINVAL,
+				      "%s: argument 'reply' must be \"case\" or \"brief\", not \"%s\"",
+				      c->name, c->reply);
+	c->brief = c->reply && !strcmp(c->reply, "brief");
 	return 0;
 }
 

@@ -47,9 +47,10 @@ typedef struct docketd_call {
 	int code;                   /* 0, or why this call was refused */
 	docket_err err;
 	const char *workflow, *case_id, *event, *note, *user, *stage,
-		   *assignee, *cursor, *path;
+		   *assignee, *cursor, *path, *reply;
 	const json_t *fields;       /* NULL when absent */
 	bool mine, open_only, unassign, all;
+	bool brief;                 /* a write answered {id, stage, seq} only */
 	size_t limit;               /* 0: the engine's default */
 } docketd_call;
 

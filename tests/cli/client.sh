@@ -178,7 +178,8 @@ is "a refusal is the daemon's message on one line" "$err" \
 stop_fake
 
 # What goes over the wire: -s values as strings, '' as null, the last -s
-# of a field wins, @FILE drops one final newline, --as is sent as "as".
+# of a field wins, @FILE drops one final newline, --as is sent as "as";
+# new asks for the brief reply unless --json wants the case.
 printf 'line one\nline two\n' > "$tmp/details.txt"
 fake ok
 out=$("$docket" --home "$tmp/home" --as alice new sales-order -s quantity=5 -s quantity=7 \
@@ -186,9 +187,11 @@ out=$("$docket" --home "$tmp/home" --as alice new sales-order -s quantity=5 -s q
 is "new exits 0" "$rc" 0
 is "new prints the id alone" "$out" "SO-7"
 is "the request" "$(cat "$tmp/request.json")" \
-	'{"args": {"fields": {"customer": "ACME", "po": "@x", "quantity": "7", "spec": "line one\nline two", "tracking": null}, "note": "by phone", "workflow": "sales-order"}, "as": "alice", "id": 1, "op": "new"}'
+	'{"args": {"fields": {"customer": "ACME", "po": "@x", "quantity": "7", "spec": "line one\nline two", "tracking": null}, "note": "by phone", "reply": "brief", "workflow": "sales-order"}, "as": "alice", "id": 1, "op": "new"}'
 out=$("$docket" --home "$tmp/home" new --json sales-order); rc=$?
 has "new --json prints the case" "$out" '"id": "SO-7"'
+is "new --json asks for the case" "$(cat "$tmp/request.json")" \
+	'{"args": {"workflow": "sales-order"}, "id": 1, "op": "new"}'
 printf 'from stdin\n' | "$docket" --home "$tmp/home" new sales-order -s spec=@- >/dev/null
 has "@- reads standard input" "$(cat "$tmp/request.json")" '"spec": "from stdin"'
 "$docket" --home "$tmp/home" list --all -w sales-order --limit 5 --mine >/dev/null
