@@ -31,6 +31,11 @@
  * the case on, and that step is timed from its send to
  * the reply that shows the move.  The plugin's transitions count in
  * transitions/s; the result line says peer=docket-noop.
+ *
+ * --reply brief (the default for both workloads): every write asks for
+ * the brief reply ({id, stage, seq}), as the SQL peers' clients get only
+ * the new sequence number back; --reply case takes the whole case with
+ * every write instead (peer=docket-case, docket-noop-case).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -51,6 +56,7 @@
 
 static const char *sock_path;
 static const char *as_user;
+static bool brief = true;   /* --reply brief (the default) or case */
 
 /* A new flip case; its id into id.  Returns 0 or -1 with a message. */
 static int new_case(dclient *c, char *id, size_t size)
@@ -301,48 +307,95 @@ static int preload(long k)
 	return 0;
 }
 
+/* A sales-order client: its connection, and the fields it sends with
+ * `new` and with each step of the route, parsed once so that a request
+ * costs the client no more than building and encoding it. */
+typedef struct sclient {
+	dclient c;
+	json_t *new_fields;
+	json_t *step_fields[VERSUS_STEPS];
+} sclient;
+
+/* The fields step i sends: the route's, or what noop_plan made of them. */
+static char *step_fields[VERSUS_STEPS];
+
+static void sales_close(void *st)
+{
+	sclient *s = st;
+
+	dclient_close(&s->c);
+	json_decref(s->new_fields);
+	for (int i = 0; i < VERSUS_STEPS; i++)
+		json_decref(s->step_fields[i]);
+	free(s);
+}
+
 static void *sales_open(int client, void *arg)
 {
-	dclient *c = malloc(sizeof *c);
+	sclient *s = calloc(1, sizeof *s);
+	bool ok = s;
 
 	(void)client;
 	(void)arg;
-	if (c && dclient_open(c, sock_path)) {
-		fprintf(stderr, "loadgen: cannot connect to %s\n", sock_path);
-		free(c);
+	if (s) {
+		s->c.fd = -1;  /* not connected yet */
+		ok = (s->new_fields = loads(versus_new_fields));
+	}
+	for (int i = 0; ok && i < VERSUS_STEPS; i++)
+		ok = (s->step_fields[i] = loads(step_fields[i] ? step_fields[i]
+							       : versus_route[i].fields));
+	if (!ok) {
+		if (s)
+			sales_close(s);
 		return NULL;
 	}
-	return c;
+	if (dclient_open(&s->c, sock_path)) {
+		fprintf(stderr, "loadgen: cannot connect to %s\n", sock_path);
+		sales_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* A write's args with the reply the run asks for (--reply). */
+static json_t *with_reply(json_t *args)
+{
+	if (args && brief)
+		json_object_set_new(args, "reply", json_string("brief"));
+	return args;
 }
 
 static int sales_create(void *st, char *id, size_t size)
 {
-	json_t *r = dclient_call(st, as_user, "new", json_pack("{s:s, s:o}", "workflow", wf,
-				 "fields", loads(versus_new_fields)));
-	const char *s = json_string_value(json_object_get(json_object_get(r, "result"), "id"));
+	sclient *s = st;
+	json_t *r = dclient_call(&s->c, as_user, "new", with_reply(json_pack("{s:s, s:O}",
+				 "workflow", wf, "fields", s->new_fields)));
+	const char *cid = json_string_value(json_object_get(json_object_get(r, "result"), "id"));
 
-	if (!s) {
+	if (!cid) {
 		char *dump = r ? json_dumps(r, 0) : NULL;
 		fprintf(stderr, "loadgen: new %s failed: %s\n", wf, dump ? dump : "no reply");
 		free(dump);
 		json_decref(r);
 		return -1;
 	}
-	snprintf(id, size, "%s", s);
+	snprintf(id, size, "%s", cid);
 	json_decref(r);
 	return 0;
 }
 
-static int sales_advance(void *st, const char *id, const versus_step *step)
+/* Step i's request for case id. */
+static json_t *step_args(sclient *s, const char *id, const versus_step *step)
 {
-	return request_ok(st, "advance", json_pack("{s:s, s:s, s:o}", "case", id, "event",
-			  step->event, "fields", loads(step->fields)));
+	return with_reply(json_pack("{s:s, s:s, s:O}", "case", id, "event", step->event,
+				    "fields", s->step_fields[step - versus_route]));
 }
 
-static void sales_close(void *st)
+static int sales_advance(void *st, const char *id, const versus_step *step)
 {
-	dclient_close(st);
-	free(st);
+	sclient *s = st;
+
+	return request_ok(&s->c, "advance", step_args(s, id, step));
 }
 
 /* --- sales-order-noop: the plugin fires the events of automatic stages */
@@ -360,7 +413,6 @@ static const char *const auto_stages[] = {
  * (`shipped` needs tracking, `invoiced` invoice_no), so each case still
  * ends with the same fields as in the plain workload. */
 static bool by_plugin[VERSUS_STEPS];
-static char *step_fields[VERSUS_STEPS];
 static const char *after_plugin[VERSUS_STEPS];  /* the stage step i's plugin moves to */
 
 static bool automatic(const char *stage)
@@ -455,9 +507,9 @@ static int noop_advance(void *st, const char *id, const versus_step *step)
 {
 	int i = (int)(step - versus_route);
 	int next = i + 1 < VERSUS_STEPS && by_plugin[i + 1];
+	sclient *s = st;
 	int64_t sent = versus_now_ns();
-	json_t *r = dclient_call(st, as_user, "advance", json_pack("{s:s, s:s, s:o}", "case", id,
-				 "event", step->event, "fields", loads(step_fields[i])));
+	json_t *r = dclient_call(&s->c, as_user, "advance", step_args(s, id, step));
 
 	if (!r || !json_is_true(json_object_get(r, "ok"))) {
 		char *dump = r ? json_dumps(r, 0) : NULL;
@@ -471,7 +523,7 @@ static int noop_advance(void *st, const char *id, const versus_step *step)
 		json_decref(r);
 		return 0;
 	}
-	return wait_moved(st, id, after_plugin[i + 1], r, sent) ? -1 : 1;
+	return wait_moved(&s->c, id, after_plugin[i + 1], r, sent) ? -1 : 1;
 }
 
 static int sales_order(long preload_k, int clients, double seconds, bool noop)
@@ -498,7 +550,8 @@ static int sales_order(long preload_k, int clients, double seconds, bool noop)
 	long long commits = num(after, "commits") - num(before, "commits");
 	long long ops = num(after, "ops") - num(before, "ops");
 
-	versus_print(noop ? "docket-noop" : "docket", clients, &r,
+	versus_print(noop ? (brief ? "docket-noop" : "docket-noop-case")
+			  : (brief ? "docket" : "docket-case"), clients, &r,
 		     r.transitions && w0 >= 0 && w1 >= 0 ? (double)(w1 - w0) / (double)r.transitions : -1,
 		     num(after, "rss_peak_kb"), commits ? (double)ops / (double)commits : 0);
 	json_decref(before);
@@ -518,6 +571,7 @@ int main(int argc, char **argv)
 		{"as", required_argument, NULL, 'a'},
 		{"workload", required_argument, NULL, 'w'},
 		{"preload", required_argument, NULL, 'p'},
+		{"reply", required_argument, NULL, 'y'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -535,10 +589,17 @@ int main(int argc, char **argv)
 		case 'a': as_user = optarg; break;
 		case 'w': workload = optarg; break;
 		case 'p': preload_k = atol(optarg); break;
+		case 'y':
+			if (strcmp(optarg, "brief") && strcmp(optarg, "case")) {
+				fprintf(stderr, "loadgen: --reply is brief or case\n");
+				return 2;
+			}
+			brief = !strcmp(optarg, "brief");
+			break;
 		default:
 			fprintf(stderr, "usage: loadgen --socket PATH [--rtt N] [--clients N "
 				"[--seconds S]] [--as USER] [--workload sales-order "
-				"[--preload K] | --workload sales-order-noop]\n");
+				"[--preload K] | --workload sales-order-noop] [--reply brief|case]\n");
 			return o == 'h' ? 0 : 2;
 		}
 	}

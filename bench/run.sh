@@ -2,10 +2,12 @@
 # The side-by-side benchmark: Docket against PostgreSQL 15, SQLite and raw
 # LMDB on the same workload (bench/versus.c: cases of the sales-order
 # workflow driven to `closed`) over a preloaded store, in one run on this
-# machine.  Docket runs it twice at each N: without plugins (docket), and
-# with the no-op plugin in every automatic stage (docket-noop); the peers
-# have no plugins, so their rows serve both.  `make bench` and `make bench-quick` call it; docs/performance.md
-# explains the method and the figures.
+# machine.  Docket runs it three times at each N: without plugins, each
+# write answered briefly as the SQL peers answer (docket); the same with
+# the whole case in every reply (docket-case); and with the no-op plugin in
+# every automatic stage (docket-noop).  The peers have no plugins, so their
+# rows serve all three.  `make bench` and `make bench-quick` call it;
+# docs/performance.md explains the method and the figures.
 #
 #   sh bench/run.sh BUILD quick|full
 #
@@ -81,6 +83,8 @@ for n in $clients; do
 	say "N=$n"
 	"$build/bench/loadgen" --socket "$sock" --workload sales-order --clients "$n" \
 		--seconds "$seconds" | tee -a "$results" >&2
+	"$build/bench/loadgen" --socket "$sock" --workload sales-order --reply case \
+		--clients "$n" --seconds "$seconds" | tee -a "$results" >&2
 	"$build/bench/loadgen" --socket "$sock" --workload sales-order-noop --clients "$n" \
 		--seconds "$seconds" | tee -a "$results" >&2
 	batch=$(awk -v n="$n" '$2 == "peer=docket" && $3 == "n=" n {sub("batch=", "", $11); print $11}' "$results")
