@@ -315,6 +315,20 @@ static int send_reply(docketd_conn *c, const json_t *reply)
 	}
 	if (rc)
 		return rc;
+	/* Most replies fit the socket's buffer at once: written now, they
+	 * cost no write request, no callback and no change of the poll set
+	 * (libuv re-arms the descriptor after every queued write).  libuv
+	 * refuses (EAGAIN) while earlier writes are queued, so order holds;
+	 * a short or failed write leaves the rest to uv_write, which reports
+	 * an error as before. */
+	uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
+	int n = uv_try_write((uv_stream_t *)&c->pipe, &b, 1);
+	if (n == (int)len) {
+		free(buf);
+		idle_restart(c);
+		return 0;
+	}
+	size_t off = n > 0 ? (size_t)n : 0;
 	wreq *w = malloc(sizeof *w);
 	if (!w) {
 		free(buf);
@@ -322,11 +336,11 @@ static int send_reply(docketd_conn *c, const json_t *reply)
 	}
 	w->c = c;
 	w->buf = buf;
-	w->len = len;
-	uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
-	c->unsent += len;
+	w->len = len - off;
+	b = uv_buf_init((char *)buf + off, (unsigned)(len - off));
+	c->unsent += w->len;
 	if ((rc = uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, write_cb))) {
-		c->unsent -= len;
+		c->unsent -= w->len;
 		free(buf);
 		free(w);
 		return DOCKET_EIO;
