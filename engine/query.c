@@ -670,6 +670,7 @@ out:
 
 struct sstat {
 	uint32_t sid;
+	bool terminal;              /* of the current definition: no ages kept */
 	uint64_t count, late;
 	int64_t *age;
 	size_t nage, cap;
@@ -681,17 +682,24 @@ static int cmp_i64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static struct sstat *sstat_get(struct sstat **v, size_t *n, uint32_t sid)
+/* The row of sid; *at is where the last one was found, tried first since
+ * the index holds a stage's entries together. */
+static struct sstat *sstat_get(struct sstat **v, size_t *n, size_t *at, uint32_t sid)
 {
+	if (*at < *n && (*v)[*at].sid == sid)
+		return &(*v)[*at];
 	for (size_t i = 0; i < *n; i++)
-		if ((*v)[i].sid == sid)
+		if ((*v)[i].sid == sid) {
+			*at = i;
 			return &(*v)[i];
+		}
 	struct sstat *nv = realloc(*v, (*n + 1) * sizeof *nv);
 	if (!nv)
 		return NULL;
 	*v = nv;
 	memset(&nv[*n], 0, sizeof *nv);
 	nv[*n].sid = sid;
+	*at = *n;
 	return &nv[(*n)++];
 }
 
@@ -700,16 +708,21 @@ static json_t *stats_one(docket_engine *eng, MDB_txn *txn, const docket_wfent *w
 {
 	const docket_workflow *wf = w->current->wf;
 	struct sstat *v = NULL;
-	size_t n = 0;
+	size_t n = 0, at = 0;
 	uint8_t pre[4];
 	MDB_cursor *cur;
 	MDB_val k = {4, pre}, val;
 	uint64_t total = 0, open = 0, late = 0;
 	json_t *stages = json_array(), *term = json_object(), *o = NULL;
 
-	/* Make every stage of the current definition appear, in its order. */
-	for (size_t i = 0; i < wf->nstages; i++)
-		sstat_get(&v, &n, w->current->sid[i]);
+	/* Make every stage of the current definition appear, in its order.
+	 * Its terminal stages are only counted: at scale they hold most
+	 * entries, and their time in stage is never shown. */
+	for (size_t i = 0; i < wf->nstages; i++) {
+		struct sstat *s = sstat_get(&v, &n, &at, w->current->sid[i]);
+		if (s)
+			s->terminal = wf->stages[i].terminal;
+	}
 	docket_be32(pre, w->wfno);
 	if ((*rc = mdb_cursor_open(txn, eng->st.bystage, &cur))) {
 		*rc = docket_store_err(err, *rc, "reading stages");
@@ -722,13 +735,15 @@ static json_t *stats_one(docket_engine *eng, MDB_txn *txn, const docket_wfent *w
 			break;
 		if (val.mv_size != 16)
 			continue;
-		struct sstat *s = sstat_get(&v, &n, docket_rd32(kp + 4));
+		struct sstat *s = sstat_get(&v, &n, &at, docket_rd32(kp + 4));
 		if (!s)
 			break;
 		uint64_t due = docket_rd64(vp + 8);
 		s->count++;
 		if (due && docket_tval(due) < now)
 			s->late++;
+		if (s->terminal)
+			continue;
 		if (s->nage == s->cap) {
 			size_t cap = s->cap ? s->cap * 2 : 64;
 			int64_t *a = realloc(s->age, cap * sizeof *a);
