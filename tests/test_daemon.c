@@ -786,6 +786,55 @@ static void pipelined_replies_come_in_order(void **state)
 	dclient_close(&c);
 }
 
+/* A reply larger than the socket's buffer is written in parts, the rest
+ * queued; the small replies behind it wait for it, so none lands inside
+ * it and every frame arrives whole and in order. */
+static void a_large_reply_keeps_its_place(void **state)
+{
+	(void)state;
+	dclient c;
+	char id[32];
+	/* Twelve notes of 60 KB: a history reply of about 720 KB, over three
+	 * times the default socket buffer. */
+	enum { NOTE = 60 * 1024, NOTES = 12, N = 6 };
+	char *text = malloc(NOTE + 1);
+
+	assert_non_null(text);
+	memset(text, 'x', NOTE);
+	text[NOTE] = '\0';
+	connect_to(&c, &shared);
+	new_ticket(&c, "alice", "large history", id);
+	for (int i = 0; i < NOTES; i++) {
+		json_t *r = call(&c, "alice", "note", json_pack("{s:s, s:s}", "case", id,
+				 "text", text));
+		ok(r);
+		json_decref(r);
+	}
+	for (int i = 0; i < N; i++) {
+		json_t *q = i % 2 == 0
+			? dclient_request(&c, "alice", "history", json_pack("{s:s}", "case", id))
+			: dclient_request(&c, "alice", "hello", NULL);
+		assert_int_equal(dclient_send(&c, q), 0);
+		json_decref(q);
+	}
+	int first = c.next_id - N;
+	for (int i = 0; i < N; i++) {
+		json_t *r;
+		assert_int_equal(dclient_recv(&c, &r, WAIT_MS), 1);
+		assert_int_equal(iget(r, "id"), first + i);
+		if (i % 2 == 0) {
+			json_t *h = json_object_get(ok(r), "history");
+			assert_int_equal(json_array_size(h), NOTES + 1);
+			assert_int_equal(strlen(sget(json_array_get(h, NOTES), "note")), NOTE);
+		} else {
+			assert_string_equal(sget(ok(r), "server"), "docketd");
+		}
+		json_decref(r);
+	}
+	free(text);
+	dclient_close(&c);
+}
+
 static void concurrent_clients_share_commits(void **state)
 {
 	(void)state;
@@ -1494,6 +1543,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(a_batch_commits_together_and_answers_each, reap),
 		cmocka_unit_test_teardown(a_write_may_be_answered_briefly, reap),
 		cmocka_unit_test_teardown(pipelined_replies_come_in_order, reap),
+		cmocka_unit_test_teardown(a_large_reply_keeps_its_place, reap),
 		cmocka_unit_test_teardown(concurrent_clients_share_commits, reap),
 		cmocka_unit_test_teardown(bad_json_is_refused_and_closed, reap),
 		cmocka_unit_test_teardown(a_100mb_frame_is_refused_from_its_header, reap),
