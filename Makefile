@@ -14,7 +14,7 @@ TORTURE_ROUNDS ?= 1000
 # which the default Debian fonts lack; valgrind runs one pass of the daemon
 # tests (tests/test_daemon.c) to catch leaks and bad reads in docketd.
 PKGS := gcc meson ninja-build pkg-config python3 \
-	libyaml-dev liblmdb-dev libuv1-dev libjansson-dev libssl-dev libcurl4-openssl-dev \
+	libyaml-dev liblmdb-dev libuv1-dev libjansson-dev libssl-dev zlib1g-dev libcurl4-openssl-dev \
 	libcmocka-dev python3-yaml python3-jsonschema graphviz fonts-symbola \
 	valgrind scdoc
 FUZZ_PKGS := clang libclang-rt-dev

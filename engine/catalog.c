@@ -56,16 +56,16 @@ int docket_intern(docket_store *st, MDB_txn *txn, int kind, uint32_t parent,
 	docket_be32(cnt, next);
 	cv.mv_size = 4;
 	cv.mv_data = cnt;
-	if ((rc = mdb_put(txn, st->meta, &ck, &cv, 0)))
+	if ((rc = docket_store_put(st, txn, st->meta, &ck, &cv, 0)))
 		return mdberr(err, rc, "writing the name counter");
 	v.mv_size = 4;
 	v.mv_data = cnt;
-	if ((rc = mdb_put(txn, st->names, &k, &v, 0)))
+	if ((rc = docket_store_put(st, txn, st->names, &k, &v, 0)))
 		return mdberr(err, rc, "interning a name");
 	rkey[0] = 'r';
 	docket_be32(rkey + 1, next);
 	MDB_val rk = {5, rkey}, rv = {5 + len, key};
-	if ((rc = mdb_put(txn, st->names, &rk, &rv, 0)))
+	if ((rc = docket_store_put(st, txn, st->names, &rk, &rv, 0)))
 		return mdberr(err, rc, "interning a name");
 	*id = next;
 	return 0;
@@ -349,20 +349,25 @@ static int install_txn(docket_catalog *cat, docket_store *st, MDB_txn *txn,
 		k.mv_data = hk;
 		v.mv_size = 4;
 		v.mv_data = dv;
-		if ((rc = mdb_put(txn, st->names, &k, &v, 0)))
+		if ((rc = docket_store_put(st, txn, st->names, &k, &v, 0)))
 			return mdberr(err, rc, "storing the definition hash");
 		docket_be32(key, n->defno);
 		k.mv_size = 4;
 		k.mv_data = key;
 		v.mv_size = DEFHEAD + wf->source_len;
-		if ((rc = mdb_put(txn, st->defs, &k, &v, MDB_RESERVE)))
-			return mdberr(err, rc, "storing the definition");
-		uint8_t *p = v.mv_data;
+		uint8_t *p = malloc(v.mv_size);
+		if (!p)
+			return docket_err_set(err, DOCKET_ENOMEM, "out of memory");
 		memcpy(p, raw, 32);
 		docket_be32(p + 32, n->wfno);
 		docket_be32(p + 36, n->prefixno);
 		docket_be64(p + 40, (uint64_t)now);
 		memcpy(p + DEFHEAD, wf->source, wf->source_len);
+		v.mv_data = p;
+		rc = docket_store_put(st, txn, st->defs, &k, &v, 0);
+		free(p);
+		if (rc)
+			return mdberr(err, rc, "storing the definition");
 		*d = n;
 		info->new_definition = true;
 	} else {
@@ -386,7 +391,7 @@ static int install_txn(docket_catalog *cat, docket_store *st, MDB_txn *txn,
 	docket_be32(cur, (*d)->defno);
 	v.mv_size = 4;
 	v.mv_data = cur;
-	if ((rc = mdb_put(txn, st->workflows, &k, &v, 0)))
+	if ((rc = docket_store_put(st, txn, st->workflows, &k, &v, 0)))
 		return mdberr(err, rc, "making the definition current");
 	info->became_current = true;
 	return 0;
@@ -411,7 +416,7 @@ int docket_catalog_install(docket_catalog *cat, docket_store *st, docket_workflo
 		if (rc == 0)
 			rc = docket_store_commit(st, txn, "committing the definition", err);
 		else
-			mdb_txn_abort(txn);
+			docket_store_abort(st, txn);
 		if (rc == 0 && fresh) {
 			pthread_mutex_lock(&cat->lock);
 			rc = cache_def(cat, fresh, err);

@@ -57,6 +57,7 @@ int docket_engine_open(const char *home, const docket_engine_opts *opts,
 			       opts->max_readers, opts->exclusive, err);
 	if (rc)
 		goto err;
+	docket_store_set_checkpoint(&eng->st, opts->checkpoint_bytes);
 	if ((rc = docket_store_begin(&eng->st, NULL, MDB_RDONLY, &txn, err)))
 		goto err;
 	rc = docket_catalog_open(&eng->cat, &eng->st, txn, err);
@@ -68,6 +69,11 @@ int docket_engine_open(const char *home, const docket_engine_opts *opts,
 err:
 	docket_engine_close(eng);
 	return rc;
+}
+
+size_t docket_engine_replayed(const docket_engine *eng)
+{
+	return eng->st.replayed;
 }
 
 void docket_engine_close(docket_engine *eng)
@@ -271,7 +277,8 @@ static int put(struct ctx *x, MDB_dbi dbi, const void *k, size_t kl, const void 
 {
 	MDB_val key = {kl, (void *)k}, val = {vl, (void *)v};
 	x->wrote = true;
-	return docket_store_err(x->err, mdb_put(x->txn, dbi, &key, &val, flags), what);
+	return docket_store_err(x->err, docket_store_put(&x->eng->st, x->txn, dbi, &key, &val, flags),
+				what);
 }
 
 /* Delete k; missing is corruption unless `optional`. */
@@ -282,7 +289,7 @@ static int del(struct ctx *x, MDB_dbi dbi, const void *k, size_t kl, bool option
 	int rc;
 
 	x->wrote = true;
-	rc = mdb_del(x->txn, dbi, &key, NULL);
+	rc = docket_store_del(&x->eng->st, x->txn, dbi, &key);
 
 	if (rc == MDB_NOTFOUND && optional)
 		return 0;
@@ -366,7 +373,7 @@ static int failed_clear(struct ctx *x)
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	     rc == 0 && k.mv_size == KEY_FAILED && !memcmp(k.mv_data, x->ckey, DOCKET_CKEY);
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)) {
-		if ((rc = mdb_cursor_del(cur, 0)))
+		if ((rc = docket_store_cursor_del(&x->eng->st, cur)))
 			break;
 		k.mv_size = DOCKET_CKEY;
 		k.mv_data = x->ckey;
@@ -400,20 +407,15 @@ static int outbox_put(struct ctx *x, int64_t nb, uint32_t attempt)
 
 static int failed_put(struct ctx *x, int kind, int n, const char *reason)
 {
-	uint8_t k[KEY_FAILED];
-	size_t rl = reason ? strlen(reason) : 0;
-	MDB_val key = {sizeof k, k}, val = {12 + rl, NULL};
-	int rc;
+	uint8_t k[KEY_FAILED], v[12 + DOCKET_ERR_MAX];
+	size_t rl = reason ? strnlen(reason, DOCKET_ERR_MAX) : 0;
 
 	docket_key_failed(k, x->ckey, kind, n);
-	x->wrote = true;
-	if ((rc = mdb_put(x->txn, x->eng->st.failed, &key, &val, MDB_RESERVE)))
-		return docket_store_err(x->err, rc, "recording the failure");
-	docket_be64(val.mv_data, docket_tkey(x->now));
-	docket_be32((uint8_t *)val.mv_data + 8, x->d->wfno);
+	docket_be64(v, docket_tkey(x->now));
+	docket_be32(v + 8, x->d->wfno);
 	if (rl)
-		memcpy((uint8_t *)val.mv_data + 12, reason, rl);
-	return 0;
+		memcpy(v + 12, reason, rl);
+	return put(x, x->eng->st.failed, k, sizeof k, v, 12 + rl, 0, "recording the failure");
 }
 
 static int stage_leave(struct ctx *x)
@@ -1126,7 +1128,7 @@ static int op_retry(struct ctx *x, const docket_op *op)
 			continue;
 		docket_key_timer(tk, docket_timer_at(x->d, c, kp[13]), x->ckey, kp[13]);
 		MDB_val nk = {KEY_TIMER, tk}, nv = {8, wv};
-		if ((rc = mdb_put(x->txn, x->eng->st.timers, &nk, &nv, 0)))
+		if ((rc = docket_store_put(&x->eng->st, x->txn, x->eng->st.timers, &nk, &nv, 0)))
 			break;
 	}
 	mdb_cursor_close(cur);
@@ -1219,9 +1221,9 @@ static int record_refusal(docket_engine *eng, MDB_txn *parent, struct ctx *x,
 		rc = op->kind == DOCKET_OP_TIMER ? park_timer(x, op, reason)
 						 : refuse_action_event(x, op, reason);
 		if (rc == 0)
-			rc = docket_store_err(&rec, mdb_txn_commit(x->txn), "recording a failure");
+			rc = docket_store_commit_nested(&eng->st, x->txn, "recording a failure", &rec);
 		else
-			mdb_txn_abort(x->txn);
+			docket_store_abort(&eng->st, x->txn);
 	}
 	x->err = &r->err;
 	if (rc == 0) {
@@ -1274,9 +1276,9 @@ static int run_one(docket_engine *eng, MDB_txn *parent, bool nested, struct ctx 
 	memcpy(r->id, id, sizeof id);
 	rc = run_op(x, op);
 	if (rc == 0 && !straight)
-		rc = docket_store_err(x->err, mdb_txn_commit(x->txn), "committing the operation");
+		rc = docket_store_commit_nested(&eng->st, x->txn, "committing the operation", x->err);
 	else if (rc && !straight)
-		mdb_txn_abort(x->txn);
+		docket_store_abort(&eng->st, x->txn);
 	if (rc == 0) {
 		if (x->c && x->d) {
 			r->entry = x->c->entry;
@@ -1317,7 +1319,7 @@ static int run_batch(docket_engine *eng, const docket_op *ops, size_t n,
 	}
 	return docket_store_commit(&eng->st, txn, "committing the batch", err);
 fail:
-	mdb_txn_abort(txn);
+	docket_store_abort(&eng->st, txn);
 	return rc;
 }
 

@@ -71,6 +71,9 @@ typedef struct docket_engine_opts {
 	 * transactions on power loss or kill -9: ONLY for tests where
 	 * durability is not what is tested. */
 	bool nosync_for_tests;
+	/* Take a checkpoint (flush the store file, start the write-ahead log
+	 * afresh) once this much log is written.  0: 32 MiB. */
+	size_t checkpoint_bytes;
 	/* A timer still unfired this long after it was due counts as stuck.
 	 * 0: 60 s. */
 	int64_t timer_grace_ms;
@@ -91,6 +94,10 @@ void docket_engine_close(docket_engine *eng);
 
 /* The engine's clock (the injected one). */
 int64_t docket_engine_now(const docket_engine *eng);
+
+/* How many commits opening the store replayed from its write-ahead log:
+ * non-zero after a crash or an unclean stop. */
+size_t docket_engine_replayed(const docket_engine *eng);
 
 /* Housekeeping the daemon runs now and then: clears reader slots left by
  * dead processes.  *dead (may be NULL) gets how many were cleared. */

@@ -69,9 +69,10 @@ int docket_store_err(docket_err *err, int rc, const char *what)
  * needs whole pages, and a commit writes several at once. */
 #define FULL_BELOW (1u << 20)
 
-int docket_store_commit(docket_store *s, MDB_txn *txn, const char *what, docket_err *err)
+/* What a failed write (LMDB's rc, or the log's errno) tells the user. */
+static int write_error(docket_store *s, int rc, const char *file, const char *what,
+		       docket_err *err)
 {
-	int rc = mdb_txn_commit(txn);
 	struct statvfs fs;
 	unsigned long long avail;
 
@@ -84,8 +85,129 @@ int docket_store_commit(docket_store *s, MDB_txn *txn, const char *what, docket_
 		return docket_store_err(err, rc, what);
 	return docket_err_set(err, DOCKET_EIO,
 		"%s: the disk holding %s is full (%llu KiB free, %s): nothing was "
-		"written; free space and try again", what, s->path, avail / 1024,
+		"written; free space and try again", what, file, avail / 1024,
 		mdb_strerror(rc));
+}
+
+static int commit_plain(docket_store *s, MDB_txn *txn, const char *what, docket_err *err)
+{
+	return write_error(s, mdb_txn_commit(txn), s->path, what, err);
+}
+
+#define CKPT_DEFAULT (32u << 20)
+#define WALSEQ_KEY {6, "walseq"}
+
+static int checkpoint(docket_store *s, docket_err *err);
+
+/* The commit's writes go to the log, flushed, before LMDB commits them
+ * (unsynced): once LMDB has them, readers see them, and only durable
+ * writes may be seen.  A commit LMDB then refuses is withdrawn from the
+ * log, or a restart would replay it. */
+static int commit_logged(docket_store *s, MDB_txn *txn, const char *what, docket_err *err)
+{
+	uint64_t lsn = s->lsn + 1;
+	uint8_t b[8];
+	MDB_val k = WALSEQ_KEY, v = {8, b};
+	int rc;
+
+	docket_be64(b, lsn);
+	if ((rc = mdb_put(txn, s->meta, &k, &v, 0))) {
+		mdb_txn_abort(txn);
+		return docket_store_err(err, rc, what);
+	}
+	if ((rc = docket_wal_append(&s->wal, lsn, s->redo.p, s->redo.len, err))) {
+		mdb_txn_abort(txn);
+		if (s->wal.sys)
+			rc = write_error(s, s->wal.sys, s->wal.path, what, err);
+	} else {
+		rc = commit_plain(s, txn, what, err);
+	}
+	if (s->wal.pending && docket_wal_settle(&s->wal, rc == 0, &s->why_broken)) {
+		/* The refused commit may come back at a restart: stop here. */
+		s->broken = true;
+		return docket_err_set(err, DOCKET_EIO, "%s; and then %s", err->msg,
+				      s->why_broken.msg);
+	}
+	if (rc == 0)
+		s->lsn = lsn;
+	return rc;
+}
+
+int docket_store_commit(docket_store *s, MDB_txn *txn, const char *what, docket_err *err)
+{
+	int rc;
+
+	if (!s->logged || s->redo.len == 0) {
+		rc = commit_plain(s, txn, what, err);
+	} else if ((rc = commit_logged(s, txn, what, err)) == 0 &&
+		   docket_wal_used(&s->wal) >= s->ckpt_bytes) {
+		/* The commit is in the log; the store file may not be. */
+		if (checkpoint(s, &s->why_broken))
+			s->broken = true;
+	}
+	s->redo.len = 0;
+	pthread_mutex_unlock(&s->wlock);
+	return rc;
+}
+
+int docket_store_commit_nested(docket_store *s, MDB_txn *txn, const char *what,
+			       docket_err *err)
+{
+	int rc = mdb_txn_commit(txn);
+
+	s->depth--;
+	if (rc)
+		s->redo.len = s->marks[s->depth];
+	return docket_store_err(err, rc, what);
+}
+
+void docket_store_abort(docket_store *s, MDB_txn *txn)
+{
+	mdb_txn_abort(txn);
+	if (s->depth > 0) {
+		s->redo.len = s->marks[--s->depth];
+		return;
+	}
+	s->redo.len = 0;
+	pthread_mutex_unlock(&s->wlock);
+}
+
+static int log_op(docket_store *s, int kind, MDB_dbi dbi, const MDB_val *k, const MDB_val *v)
+{
+	docket_redo_op op = {.kind = kind, .db = s->dbno[dbi], .key = k->mv_data,
+			     .klen = k->mv_size, .val = v ? v->mv_data : NULL,
+			     .vlen = v ? v->mv_size : 0};
+	docket_err e;
+
+	if (!s->logged)
+		return 0;
+	return docket_redo_add(&s->redo, &op, &e) ? ENOMEM : 0;
+}
+
+int docket_store_put(docket_store *s, MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v,
+		     unsigned flags)
+{
+	int rc = mdb_put(txn, dbi, k, v, flags);
+
+	return rc ? rc : log_op(s, DOCKET_REDO_PUT, dbi, k, v);
+}
+
+int docket_store_del(docket_store *s, MDB_txn *txn, MDB_dbi dbi, MDB_val *k)
+{
+	int rc = mdb_del(txn, dbi, k, NULL);
+
+	return rc ? rc : log_op(s, DOCKET_REDO_DEL, dbi, k, NULL);
+}
+
+int docket_store_cursor_del(docket_store *s, MDB_cursor *cur)
+{
+	MDB_val k, v;
+	int rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+
+	/* Logged first: the key lives in the page the delete changes. */
+	if (rc || (rc = log_op(s, DOCKET_REDO_DEL, mdb_cursor_dbi(cur), &k, NULL)))
+		return rc;
+	return mdb_cursor_del(cur, 0);
 }
 
 static int forked(docket_err *err)
@@ -106,6 +228,28 @@ int docket_store_reader_check(docket_store *s, int *dead, docket_err *err)
 	return docket_store_err(err, rc, "clearing stale readers");
 }
 
+/* A top-level write holds wlock until it ends; a nested one marks where
+ * its writes begin in the redo buffer, to drop them if it aborts. */
+static int write_begin(docket_store *s, MDB_txn *parent, docket_err *err)
+{
+	if (parent) {
+		if (s->depth == (int)(sizeof s->marks / sizeof *s->marks))
+			return docket_err_set(err, DOCKET_ELIMIT, "transactions nested too deep");
+		s->marks[s->depth++] = s->redo.len;
+		return 0;
+	}
+	pthread_mutex_lock(&s->wlock);
+	if (s->broken) {
+		pthread_mutex_unlock(&s->wlock);
+		return docket_err_set(err, DOCKET_EIO,
+			"writes are refused until the daemon restarts and replays its log: %s",
+			s->why_broken.msg);
+	}
+	s->depth = 0;
+	s->redo.len = 0;
+	return 0;
+}
+
 int docket_store_begin(docket_store *s, MDB_txn *parent, unsigned flags,
 		       MDB_txn **txn, docket_err *err)
 {
@@ -115,8 +259,11 @@ int docket_store_begin(docket_store *s, MDB_txn *parent, unsigned flags,
 	if (!docket_store_owned(s))
 		return forked(err);
 	bool reader = (flags & MDB_RDONLY) && !parent;
+	bool writer = !(flags & MDB_RDONLY);
 	if (reader)
 		pthread_rwlock_rdlock(&s->maplock);
+	if (writer && (rc = write_begin(s, parent, err)))
+		return rc;
 	for (;;) {
 		rc = mdb_txn_begin(s->env, parent, flags, txn);
 		if (rc == MDB_MAP_RESIZED && !parent) {
@@ -140,6 +287,10 @@ int docket_store_begin(docket_store *s, MDB_txn *parent, unsigned flags,
 		*txn = NULL;
 		if (reader)
 			pthread_rwlock_unlock(&s->maplock);
+		if (writer && parent)
+			s->depth--;
+		else if (writer)
+			pthread_mutex_unlock(&s->wlock);
 	}
 	return docket_store_err(err, rc, "beginning a transaction");
 }
@@ -197,6 +348,10 @@ static int init_dbs(docket_store *s, docket_err *err)
 	for (size_t i = 0; i < sizeof dbs / sizeof *dbs; i++) {
 		MDB_dbi *dbi = (MDB_dbi *)((char *)s + dbs[i].off);
 		rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE, dbi);
+		if (rc == 0 && *dbi >= sizeof s->dbno)
+			rc = MDB_DBS_FULL;
+		if (rc == 0)
+			s->dbno[*dbi] = (uint8_t)i;
 		if (rc) {
 			rc = docket_store_err(err, rc, "opening database");
 			docket_err_prefix(err, "%s: ", dbs[i].name);
@@ -225,7 +380,7 @@ static int init_dbs(docket_store *s, docket_err *err)
 	}
 	return docket_store_commit(s, txn, "creating the store", err);
 fail:
-	mdb_txn_abort(txn);
+	docket_store_abort(s, txn);
 	return rc;
 }
 
@@ -249,16 +404,239 @@ static int take_lock(docket_store *s, const char *home, docket_err *err)
 	return 0;
 }
 
+/* --- checkpoints and recovery ------------------------------------------ */
+
+static int sys_err(docket_err *err, const char *path, const char *what)
+{
+	return docket_err_set(err, DOCKET_EIO, "%s: %s: %s", path, what, strerror(errno));
+}
+
+/* Flush the store file with its last commit and record that in the log,
+ * with the two meta pages that name this state.  The new pin is taken
+ * first and the old one dropped last: until the new checkpoint is on
+ * disk the old one is what a restart goes back to, and its pages must
+ * stay as they are.  Called with no write transaction open. */
+static int checkpoint(docket_store *s, docket_err *err)
+{
+	size_t mlen = 2 * (size_t)s->wal.psize;
+	docket_wal_ckpt ck = {.lsn = s->lsn, .metas = s->metas};
+	struct stat st;
+	MDB_txn *pin;
+	int fd, rc;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &pin)))
+		return docket_store_err(err, rc, "checkpoint: pinning the store");
+	mdb_env_get_fd(s->env, &fd);
+	if (pread(fd, s->metas, mlen, 0) != (ssize_t)mlen)
+		rc = sys_err(err, s->path, "checkpoint: reading the meta pages");
+	else if ((rc = mdb_env_sync(s->env, 1)))
+		rc = docket_store_err(err, rc, "checkpoint: flushing the store");
+	else if (fstat(fd, &st) < 0)
+		rc = sys_err(err, s->path, "checkpoint");
+	if (rc == 0) {
+		ck.ino = (uint64_t)st.st_ino;
+		ck.size = (uint64_t)st.st_size;
+		rc = docket_wal_checkpoint(&s->wal, &ck, err);
+	}
+	if (rc) {
+		mdb_txn_abort(pin);
+		return rc;
+	}
+	if (s->pin)
+		mdb_txn_abort(s->pin);
+	s->pin = pin;
+	return 0;
+}
+
+/* Put the checkpoint's meta pages back into the store file, keeping the
+ * present ones in s->metas to undo it.  Only for the very file the
+ * checkpoint was taken of, and only when no other process has it open
+ * (its readers would follow the lock file's newer transaction). */
+static int restore_metas(docket_store *s, docket_err *err)
+{
+	size_t mlen = 2 * (size_t)s->wal.psize;
+	char lock[PATH_MAX];
+	struct stat st;
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 1};
+	int fd, lfd, rc = 0;
+
+	snprintf(lock, sizeof lock, "%s-lock", s->path);
+	if ((lfd = open(lock, O_RDWR | O_CLOEXEC)) >= 0) {
+		if (fcntl(lfd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+			rc = docket_err_set(err, DOCKET_EBUSY,
+				"%s: process %ld has the store open; it must exit before the "
+				"log can be replayed", s->path, (long)fl.l_pid);
+		close(lfd);
+		if (rc)
+			return rc;
+	}
+	if ((fd = open(s->path, O_RDWR | O_CLOEXEC)) < 0)
+		return sys_err(err, s->path, "replaying the log");
+	if (fstat(fd, &st) < 0) {
+		rc = sys_err(err, s->path, "replaying the log");
+	} else if ((uint64_t)st.st_ino != s->wal.ck.ino || (uint64_t)st.st_size < s->wal.ck.size) {
+		rc = docket_err_set(err, DOCKET_ECORRUPT,
+			"%s is not the file its log %s was written for (replaced after an "
+			"unclean stop?); nothing was changed: move %s aside to open the "
+			"store as it is", s->path, s->wal.path, s->wal.path);
+	} else if (pread(fd, s->metas, mlen, 0) != (ssize_t)mlen ||
+		   pwrite(fd, s->wal.ck.metas, mlen, 0) != (ssize_t)mlen || fdatasync(fd) < 0) {
+		rc = sys_err(err, s->path, "replaying the log");
+	}
+	close(fd);
+	return rc;
+}
+
+static void undo_metas(docket_store *s)
+{
+	size_t mlen = 2 * (size_t)s->wal.psize;
+	int fd = open(s->path, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (pwrite(fd, s->metas, mlen, 0) == (ssize_t)mlen)
+		fdatasync(fd);
+	close(fd);
+}
+
+struct replay {
+	docket_store *s;
+	MDB_txn *txn;
+};
+
+static int replay_record(void *ctx, uint64_t lsn, const uint8_t *p, size_t n, docket_err *err)
+{
+	struct replay *r = ctx;
+	const size_t ndbs = sizeof dbs / sizeof *dbs;
+	docket_redo_op op;
+	size_t off = 0;
+	int rc;
+
+	while ((rc = docket_redo_next(p, n, &off, &op, err)) == 1) {
+		if (op.db >= ndbs)
+			return docket_err_set(err, DOCKET_ECORRUPT,
+				"log record %llu: no database %u", (unsigned long long)lsn, op.db);
+		MDB_dbi dbi = *(MDB_dbi *)((char *)r->s + dbs[op.db].off);
+		MDB_val k = {op.klen, (void *)op.key}, v = {op.vlen, (void *)op.val};
+		rc = op.kind == DOCKET_REDO_PUT ? mdb_put(r->txn, dbi, &k, &v, 0)
+						: mdb_del(r->txn, dbi, &k, NULL);
+		if (rc && rc != MDB_NOTFOUND)
+			return docket_store_err(err, rc, "replaying the log");
+	}
+	return rc;
+}
+
+static int read_walseq(docket_store *s, uint64_t *lsn, docket_err *err)
+{
+	MDB_txn *txn;
+	MDB_val k = WALSEQ_KEY, v;
+	int rc = docket_store_begin(s, NULL, MDB_RDONLY, &txn, err);
+
+	if (rc)
+		return rc;
+	rc = mdb_get(txn, s->meta, &k, &v);
+	*lsn = rc == 0 && v.mv_size == 8 ? docket_rd64(v.mv_data) : 0;
+	docket_store_end_read(s, txn);
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : docket_store_err(err, rc, "reading the log position");
+}
+
+/* Apply the log's records after the checkpoint (the store file was put
+ * back to it), in one transaction: a crash half way leaves the file at
+ * the checkpoint still, its pages untouched, and the next start does it
+ * again.  Then a checkpoint, so the records are done with. */
+static int replay(docket_store *s, bool restored, docket_err *err)
+{
+	uint64_t cur, last = 0;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = read_walseq(s, &cur, err)))
+		return rc;
+	if (restored && cur != s->wal.ck.lsn)
+		return docket_err_set(err, DOCKET_ECORRUPT,
+			"%s is not the store its log %s was written for (at commit %llu, the "
+			"log expects %llu); nothing was changed: move %s aside to open the "
+			"store as it is", s->path, s->wal.path, (unsigned long long)cur,
+			(unsigned long long)s->wal.ck.lsn, s->wal.path);
+	for (;;) {
+		struct replay r = {.s = s};
+		uint8_t b[8];
+		MDB_val k = WALSEQ_KEY, v = {8, b};
+
+		if ((rc = docket_store_begin(s, NULL, 0, &r.txn, err)))
+			return rc;
+		if (restored)
+			rc = docket_wal_scan(&s->wal, replay_record, &r, &n, &last, err);
+		/* The sequence never goes back, even over a store file older
+		 * than its log: a stale record must never match a new number. */
+		s->lsn = cur > last ? cur : last;
+		if (s->wal.have_ckpt && s->wal.ck.lsn > s->lsn)
+			s->lsn = s->wal.ck.lsn;
+		docket_be64(b, s->lsn);
+		if (rc == 0 && s->lsn != cur)
+			rc = docket_store_err(err, mdb_put(r.txn, s->meta, &k, &v, 0),
+					      "replaying the log");
+		if (rc == 0 && (rc = docket_store_commit(s, r.txn, "replaying the log", err)) == 0)
+			s->committed = true;
+		else if (rc)
+			docket_store_abort(s, r.txn);
+		if (rc != DOCKET_EMAPFULL)
+			break;
+		if ((rc = docket_store_grow(s, err)))
+			return rc;
+	}
+	if (rc)
+		return rc;
+	s->replayed = n;
+	return checkpoint(s, err);
+}
+
+/* Open the log, and if it holds commits after its checkpoint, put the
+ * store file back to that checkpoint so they can be replayed on it. */
+static int wal_open(docket_store *s, const char *home, bool *restored, docket_err *err)
+{
+	size_t n;
+	uint64_t last;
+	int rc;
+
+	*restored = false;
+	if ((rc = docket_wal_open(&s->wal, home, err)))
+		return rc;
+	if (!(s->metas = malloc(2 * (size_t)s->wal.psize)))
+		return docket_err_set(err, DOCKET_ENOMEM, "out of memory");
+	if (!s->wal.have_ckpt)
+		return 0;
+	if ((rc = docket_wal_scan(&s->wal, NULL, NULL, &n, &last, err)) || n == 0)
+		return rc;
+	if ((rc = restore_metas(s, err)))
+		return rc;
+	*restored = true;
+	return 0;
+}
+
+void docket_store_set_checkpoint(docket_store *s, size_t bytes)
+{
+	s->ckpt_bytes = bytes ? bytes : CKPT_DEFAULT;
+}
+
 int docket_store_open(docket_store *s, const char *home, bool nosync, size_t mapsize,
 		      unsigned maxreaders, bool exclusive, docket_err *err)
 {
-	unsigned flags = MDB_NOSUBDIR | (nosync ? MDB_NOSYNC : 0);
+	/* Synced by the log and its checkpoints; without one (tests only)
+	 * not at all. */
+	unsigned flags = MDB_NOSUBDIR | MDB_NOSYNC | MDB_NOTLS;
+	bool restored = false;
 	MDB_envinfo info;
+	MDB_stat ms;
 	int rc;
 
 	memset(s, 0, sizeof *s);
 	s->lockfd = -1;
+	s->wal.fd = -1;
+	s->logged = !nosync;
+	s->ckpt_bytes = CKPT_DEFAULT;
 	pthread_rwlock_init(&s->maplock, NULL);
+	pthread_mutex_init(&s->wlock, NULL);
 	s->maplock_ready = true;
 	s->pid = self();
 	if (mkdir(home, 0700) < 0 && errno != EEXIST)
@@ -268,6 +646,8 @@ int docket_store_open(docket_store *s, const char *home, bool nosync, size_t map
 		return docket_err_set(err, DOCKET_ENOMEM, "out of memory");
 	}
 	if (exclusive && (rc = take_lock(s, home, err)))
+		goto err;
+	if (s->logged && (rc = wal_open(s, home, &restored, err)))
 		goto err;
 	rc = mdb_env_create(&s->env);
 	if (rc) {
@@ -287,28 +667,60 @@ int docket_store_open(docket_store *s, const char *home, bool nosync, size_t map
 	/* An existing store may be larger than asked: LMDB keeps its size. */
 	mdb_env_info(s->env, &info);
 	s->mapsize = info.me_mapsize;
+	mdb_env_stat(s->env, &ms);
+	if (s->logged && ms.ms_psize != s->wal.psize) {
+		rc = docket_err_set(err, DOCKET_ECORRUPT, "%s: pages of %u bytes, this system's "
+			"are %u", s->path, ms.ms_psize, s->wal.psize);
+		goto err;
+	}
 	if ((rc = docket_store_reader_check(s, NULL, err)))
 		goto err;
 	if ((rc = init_dbs(s, err)))
 		goto err;
+	if (s->logged && (rc = replay(s, restored, err)))
+		goto err;
+	s->ready = true;
 	return 0;
 err:
+	/* Put the store file back as it was, unless a replay is committed
+	 * on top of the restored pages. */
+	if (restored && !s->committed)
+		undo_metas(s);
 	docket_store_close(s);
 	return rc;
 }
 
 void docket_store_close(docket_store *s)
 {
-	if (s->env && s->pid == self())
+	bool owned = s->env && s->pid == self();
+
+	/* A clean stop leaves nothing to replay: the store file alone is
+	 * the whole store (a copy of it is a backup). */
+	if (owned && s->ready && s->logged && !s->broken) {
+		docket_err e;
+		if (checkpoint(s, &e))
+			fprintf(stderr, "docket: %s\n", e.msg);
+	}
+	if (owned && s->pin)
+		mdb_txn_abort(s->pin);
+	s->pin = NULL;
+	if (owned)
 		mdb_env_close(s->env);
 	s->env = NULL;
+	s->ready = false;
 	if (s->lockfd >= 0)
 		close(s->lockfd);
 	s->lockfd = -1;
+	docket_wal_close(&s->wal);
+	docket_redo_free(&s->redo);
+	free(s->metas);
+	s->metas = NULL;
 	free(s->path);
 	s->path = NULL;
-	if (s->maplock_ready)
+	if (s->maplock_ready) {
 		pthread_rwlock_destroy(&s->maplock);
+		pthread_mutex_destroy(&s->wlock);
+	}
 	s->maplock_ready = false;
 }
 

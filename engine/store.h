@@ -21,6 +21,7 @@
 #include <pthread.h>
 
 #include "error.h"
+#include "wal.h"
 
 #define DOCKET_SCHEMA_VERSION 1
 #define DOCKET_STORE_FILE "store.mdb"
@@ -57,6 +58,27 @@ typedef struct docket_store {
 	 * process, and reads may run in another thread than writes. */
 	pthread_rwlock_t maplock;
 	bool maplock_ready;
+	/* Durability (docs/design.md).  With a log, LMDB runs MDB_NOSYNC:
+	 * a commit's writes are collected in `redo` and flushed to the log
+	 * before LMDB commits; a checkpoint flushes LMDB now and then and
+	 * `pin` (a read transaction) keeps the checkpoint's pages from
+	 * being reused until the next one is on disk. */
+	bool logged;
+	bool ready;         /* opened: closing takes a last checkpoint */
+	bool broken;        /* a checkpoint failed: writes refused */
+	docket_err why_broken;
+	bool committed;     /* at open: the replay is committed */
+	size_t replayed;    /* at open: commits replayed from the log */
+	docket_wal wal;
+	docket_redo redo;
+	size_t marks[8];    /* redo length where each nested write began */
+	int depth;
+	uint64_t lsn;       /* of the last logged commit */
+	size_t ckpt_bytes;  /* checkpoint after this much log */
+	MDB_txn *pin;
+	uint8_t *metas;     /* 2 pages: checkpoint scratch, or the undo copy */
+	pthread_mutex_t wlock;  /* one write transaction and its checkpoint */
+	uint8_t dbno[32];   /* MDB_dbi -> the database's number in the log */
 	char *path;         /* HOME/store.mdb */
 } docket_store;
 
@@ -67,6 +89,9 @@ typedef struct docket_store {
 int docket_store_open(docket_store *s, const char *home, bool nosync, size_t mapsize,
 		      unsigned maxreaders, bool exclusive, docket_err *err);
 
+/* Checkpoint once this much log is written; 0: 32 MiB. */
+void docket_store_set_checkpoint(docket_store *s, size_t bytes);
+
 /* Close the environment; in a forked child only memory is freed. */
 void docket_store_close(docket_store *s);
 
@@ -75,6 +100,20 @@ void docket_store_close(docket_store *s);
  * dead readers, retry once); refuses use after fork. */
 int docket_store_begin(docket_store *s, MDB_txn *parent, unsigned flags,
 		       MDB_txn **txn, docket_err *err);
+
+/* Writes in a write transaction.  Every write goes through these, so the
+ * log holds all of it (MDB_RESERVE cannot be logged: not allowed).  They
+ * return LMDB's code, as mdb_put and mdb_del do. */
+int docket_store_put(docket_store *s, MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v,
+		     unsigned flags);
+int docket_store_del(docket_store *s, MDB_txn *txn, MDB_dbi dbi, MDB_val *k);
+int docket_store_cursor_del(docket_store *s, MDB_cursor *cur);
+
+/* End a write transaction other than by docket_store_commit: abort it
+ * (top-level or nested), or commit a nested one into its parent. */
+void docket_store_abort(docket_store *s, MDB_txn *txn);
+int docket_store_commit_nested(docket_store *s, MDB_txn *txn, const char *what,
+			       docket_err *err);
 
 /* End a read transaction begun with docket_store_begin(MDB_RDONLY). */
 void docket_store_end_read(docket_store *s, MDB_txn *txn);

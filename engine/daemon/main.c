@@ -278,6 +278,9 @@ static int open_engine(docketd *d)
 		fprintf(stderr, "docketd: cannot open the store in %s: %s\n", d->home, err.msg);
 		return -1;
 	}
+	if (docket_engine_replayed(d->eng))
+		fprintf(stderr, "docketd: the last stop was not clean: replayed %zu commit(s) "
+			"from %s/store.wal\n", docket_engine_replayed(d->eng), d->home);
 	return 0;
 }
 
