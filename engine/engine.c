@@ -53,11 +53,12 @@ int docket_engine_open(const char *home, const docket_engine_opts *opts,
 	eng->now_ms = opts->now_ms ? opts->now_ms : real_clock;
 	eng->clock_ctx = opts->clock_ctx;
 	eng->grace_ms = opts->timer_grace_ms > 0 ? opts->timer_grace_ms : 60000;
-	rc = docket_store_open(&eng->st, home, opts->nosync_for_tests, opts->map_size,
-			       opts->max_readers, opts->exclusive, err);
+	docket_store_opts so = {.nosync = opts->nosync_for_tests, .mapsize = opts->map_size,
+				.maxreaders = opts->max_readers, .exclusive = opts->exclusive,
+				.checkpoint_ms = opts->checkpoint_ms, .log_half = opts->log_half};
+	rc = docket_store_open(&eng->st, home, &so, err);
 	if (rc)
 		goto err;
-	docket_store_set_checkpoint(&eng->st, opts->checkpoint_bytes);
 	if ((rc = docket_store_begin(&eng->st, NULL, MDB_RDONLY, &txn, err)))
 		goto err;
 	rc = docket_catalog_open(&eng->cat, &eng->st, txn, err);

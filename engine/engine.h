@@ -71,9 +71,12 @@ typedef struct docket_engine_opts {
 	 * transactions on power loss or kill -9: ONLY for tests where
 	 * durability is not what is tested. */
 	bool nosync_for_tests;
-	/* Take a checkpoint (flush the store file, start the write-ahead log
-	 * afresh) once this much log is written.  0: 32 MiB. */
-	size_t checkpoint_bytes;
+	/* While writes go on, take a checkpoint (flush the store file in the
+	 * background, so the log before it is done with) this often; 0: 100 ms.
+	 * And the write-ahead log's size: two halves of log_half bytes (0:
+	 * 32 MiB); a half is reused once a checkpoint covers it. */
+	int checkpoint_ms;
+	size_t log_half;
 	/* A timer still unfired this long after it was due counts as stuck.
 	 * 0: 60 s. */
 	int64_t timer_grace_ms;

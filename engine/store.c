@@ -19,6 +19,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAXDBS 16
@@ -94,10 +95,40 @@ static int commit_plain(docket_store *s, MDB_txn *txn, const char *what, docket_
 	return write_error(s, mdb_txn_commit(txn), s->path, what, err);
 }
 
-#define CKPT_DEFAULT (32u << 20)
+#define CKPT_MS_DEFAULT 100
 #define WALSEQ_KEY {6, "walseq"}
 
-static int checkpoint(docket_store *s, docket_err *err);
+static int capture(docket_store *s, docket_err *err);
+static void hand_over(docket_store *s);
+static void wait_idle(docket_store *s);
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The record must fit in the half being written; if not, the writer
+ * moves to the other half, which is free once the checkpoint in flight
+ * (if any) is on disk. */
+static int make_room(docket_store *s, docket_err *err)
+{
+	int rc;
+
+	if (docket_wal_fits(&s->wal, s->redo.len))
+		return 0;
+	wait_idle(s);
+	if (atomic_load(&s->broken))
+		return docket_err_set(err, DOCKET_EIO,
+			"writes are refused until the daemon restarts and replays its log: %s",
+			s->why_broken.msg);
+	if ((rc = capture(s, err)))
+		return rc;
+	hand_over(s);
+	return 0;
+}
 
 /* The commit's writes go to the log, flushed, before LMDB commits them
  * (unsynced): once LMDB has them, readers see them, and only durable
@@ -115,7 +146,9 @@ static int commit_logged(docket_store *s, MDB_txn *txn, const char *what, docket
 		mdb_txn_abort(txn);
 		return docket_store_err(err, rc, what);
 	}
-	if ((rc = docket_wal_append(&s->wal, lsn, s->redo.p, s->redo.len, err))) {
+	if ((rc = make_room(s, err)) == 0)
+		rc = docket_wal_append(&s->wal, lsn, s->redo.p, s->redo.len, err);
+	if (rc) {
 		mdb_txn_abort(txn);
 		if (s->wal.sys)
 			rc = write_error(s, s->wal.sys, s->wal.path, what, err);
@@ -124,7 +157,7 @@ static int commit_logged(docket_store *s, MDB_txn *txn, const char *what, docket
 	}
 	if (s->wal.pending && docket_wal_settle(&s->wal, rc == 0, &s->why_broken)) {
 		/* The refused commit may come back at a restart: stop here. */
-		s->broken = true;
+		atomic_store(&s->broken, true);
 		return docket_err_set(err, DOCKET_EIO, "%s; and then %s", err->msg,
 				      s->why_broken.msg);
 	}
@@ -139,11 +172,17 @@ int docket_store_commit(docket_store *s, MDB_txn *txn, const char *what, docket_
 
 	if (!s->logged || s->redo.len == 0) {
 		rc = commit_plain(s, txn, what, err);
-	} else if ((rc = commit_logged(s, txn, what, err)) == 0 &&
-		   docket_wal_used(&s->wal) >= s->ckpt_bytes) {
-		/* The commit is in the log; the store file may not be. */
-		if (checkpoint(s, &s->why_broken))
-			s->broken = true;
+	} else if ((rc = commit_logged(s, txn, what, err)) == 0) {
+		/* Often enough that the pages the pin keeps from reuse stay
+		 * few, and early enough that the next half is free in time. */
+		pthread_mutex_lock(&s->cmu);
+		bool idle = !s->busy;
+		pthread_mutex_unlock(&s->cmu);
+		if (idle && !atomic_load(&s->broken) &&
+		    (mono_ns() - s->captured_at >= s->ckpt_ns ||
+		     docket_wal_used(&s->wal) >= (size_t)s->wal.half_bytes / 2) &&
+		    capture(s, &s->why_broken) == 0)
+			hand_over(s);
 	}
 	s->redo.len = 0;
 	pthread_mutex_unlock(&s->wlock);
@@ -239,7 +278,7 @@ static int write_begin(docket_store *s, MDB_txn *parent, docket_err *err)
 		return 0;
 	}
 	pthread_mutex_lock(&s->wlock);
-	if (s->broken) {
+	if (atomic_load(&s->broken)) {
 		pthread_mutex_unlock(&s->wlock);
 		return docket_err_set(err, DOCKET_EIO,
 			"writes are refused until the daemon restarts and replays its log: %s",
@@ -411,25 +450,45 @@ static int sys_err(docket_err *err, const char *path, const char *what)
 	return docket_err_set(err, DOCKET_EIO, "%s: %s: %s", path, what, strerror(errno));
 }
 
-/* Flush the store file with its last commit and record that in the log,
- * with the two meta pages that name this state.  The new pin is taken
- * first and the old one dropped last: until the new checkpoint is on
- * disk the old one is what a restart goes back to, and its pages must
- * stay as they are.  Called with no write transaction open. */
-static int checkpoint(docket_store *s, docket_err *err)
+/* Take what the next checkpoint records: the last commit, pinned by a
+ * read transaction, and the store file's meta pages that name it; the
+ * records after it go to the other half of the log.  The writer does
+ * this between commits (holding wlock, or alone at open and close), with
+ * no checkpoint in flight. */
+static int capture(docket_store *s, docket_err *err)
 {
 	size_t mlen = 2 * (size_t)s->wal.psize;
-	docket_wal_ckpt ck = {.lsn = s->lsn, .metas = s->metas};
-	struct stat st;
 	MDB_txn *pin;
 	int fd, rc;
 
 	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &pin)))
 		return docket_store_err(err, rc, "checkpoint: pinning the store");
 	mdb_env_get_fd(s->env, &fd);
-	if (pread(fd, s->metas, mlen, 0) != (ssize_t)mlen)
-		rc = sys_err(err, s->path, "checkpoint: reading the meta pages");
-	else if ((rc = mdb_env_sync(s->env, 1)))
+	if (pread(fd, s->metas, mlen, 0) != (ssize_t)mlen) {
+		mdb_txn_abort(pin);
+		return sys_err(err, s->path, "checkpoint: reading the meta pages");
+	}
+	docket_wal_switch(&s->wal);
+	s->job.pin = pin;
+	s->job.lsn = s->lsn;
+	s->job.half = (uint32_t)s->wal.half;
+	s->captured_at = mono_ns();
+	return 0;
+}
+
+/* Flush the store file and record the captured checkpoint; only then
+ * drop the previous pin: until the new checkpoint is on disk the old one
+ * is what a restart goes back to, and its pages must stay as they are.
+ * Runs in the checkpointer, concurrently with commits (they touch
+ * neither the slots nor the pinned pages). */
+static int finish(docket_store *s, docket_err *err)
+{
+	docket_wal_ckpt ck = {.lsn = s->job.lsn, .half = s->job.half, .metas = s->metas};
+	struct stat st;
+	int fd, rc;
+
+	mdb_env_get_fd(s->env, &fd);
+	if ((rc = mdb_env_sync(s->env, 1)))
 		rc = docket_store_err(err, rc, "checkpoint: flushing the store");
 	else if (fstat(fd, &st) < 0)
 		rc = sys_err(err, s->path, "checkpoint");
@@ -439,13 +498,68 @@ static int checkpoint(docket_store *s, docket_err *err)
 		rc = docket_wal_checkpoint(&s->wal, &ck, err);
 	}
 	if (rc) {
-		mdb_txn_abort(pin);
-		return rc;
+		mdb_txn_abort(s->job.pin);
+	} else {
+		if (s->pin)
+			mdb_txn_abort(s->pin);
+		s->pin = s->job.pin;
 	}
-	if (s->pin)
-		mdb_txn_abort(s->pin);
-	s->pin = pin;
-	return 0;
+	s->job.pin = NULL;
+	return rc;
+}
+
+static void *checkpointer(void *arg)
+{
+	docket_store *s = arg;
+	docket_err e;
+
+	pthread_mutex_lock(&s->cmu);
+	for (;;) {
+		while (!s->busy && !s->stop)
+			pthread_cond_wait(&s->ccv, &s->cmu);
+		if (!s->busy)
+			break;
+		pthread_mutex_unlock(&s->cmu);
+		int rc = finish(s, &e);
+		pthread_mutex_lock(&s->cmu);
+		if (rc) {
+			/* The store file may have lost pages the kernel will not
+			 * report again: only a replay from the log is safe. */
+			s->why_broken = e;
+			atomic_store(&s->broken, true);
+		}
+		s->busy = false;
+		pthread_cond_broadcast(&s->ccv);
+	}
+	pthread_mutex_unlock(&s->cmu);
+	return NULL;
+}
+
+static void hand_over(docket_store *s)
+{
+	pthread_mutex_lock(&s->cmu);
+	s->busy = true;
+	pthread_cond_broadcast(&s->ccv);
+	pthread_mutex_unlock(&s->cmu);
+}
+
+static void wait_idle(docket_store *s)
+{
+	pthread_mutex_lock(&s->cmu);
+	while (s->busy)
+		pthread_cond_wait(&s->ccv, &s->cmu);
+	pthread_mutex_unlock(&s->cmu);
+}
+
+/* A whole checkpoint, here and now: at open and at a clean close. */
+static int checkpoint(docket_store *s, docket_err *err)
+{
+	int rc;
+
+	wait_idle(s);
+	if ((rc = capture(s, err)))
+		return rc;
+	return finish(s, err);
 }
 
 /* Put the checkpoint's meta pages back into the store file, keeping the
@@ -593,14 +707,15 @@ static int replay(docket_store *s, bool restored, docket_err *err)
 
 /* Open the log, and if it holds commits after its checkpoint, put the
  * store file back to that checkpoint so they can be replayed on it. */
-static int wal_open(docket_store *s, const char *home, bool *restored, docket_err *err)
+static int wal_open(docket_store *s, const char *home, size_t half, bool *restored,
+		    docket_err *err)
 {
 	size_t n;
 	uint64_t last;
 	int rc;
 
 	*restored = false;
-	if ((rc = docket_wal_open(&s->wal, home, err)))
+	if ((rc = docket_wal_open(&s->wal, home, half, err)))
 		return rc;
 	if (!(s->metas = malloc(2 * (size_t)s->wal.psize)))
 		return docket_err_set(err, DOCKET_ENOMEM, "out of memory");
@@ -614,13 +729,8 @@ static int wal_open(docket_store *s, const char *home, bool *restored, docket_er
 	return 0;
 }
 
-void docket_store_set_checkpoint(docket_store *s, size_t bytes)
-{
-	s->ckpt_bytes = bytes ? bytes : CKPT_DEFAULT;
-}
-
-int docket_store_open(docket_store *s, const char *home, bool nosync, size_t mapsize,
-		      unsigned maxreaders, bool exclusive, docket_err *err)
+int docket_store_open(docket_store *s, const char *home, const docket_store_opts *o,
+		      docket_err *err)
 {
 	/* Synced by the log and its checkpoints; without one (tests only)
 	 * not at all. */
@@ -633,10 +743,12 @@ int docket_store_open(docket_store *s, const char *home, bool nosync, size_t map
 	memset(s, 0, sizeof *s);
 	s->lockfd = -1;
 	s->wal.fd = -1;
-	s->logged = !nosync;
-	s->ckpt_bytes = CKPT_DEFAULT;
+	s->logged = !o->nosync;
+	s->ckpt_ns = (int64_t)(o->checkpoint_ms > 0 ? o->checkpoint_ms : CKPT_MS_DEFAULT) * 1000000;
 	pthread_rwlock_init(&s->maplock, NULL);
 	pthread_mutex_init(&s->wlock, NULL);
+	pthread_mutex_init(&s->cmu, NULL);
+	pthread_cond_init(&s->ccv, NULL);
 	s->maplock_ready = true;
 	s->pid = self();
 	if (mkdir(home, 0700) < 0 && errno != EEXIST)
@@ -645,9 +757,9 @@ int docket_store_open(docket_store *s, const char *home, bool nosync, size_t map
 		s->path = NULL;
 		return docket_err_set(err, DOCKET_ENOMEM, "out of memory");
 	}
-	if (exclusive && (rc = take_lock(s, home, err)))
+	if (o->exclusive && (rc = take_lock(s, home, err)))
 		goto err;
-	if (s->logged && (rc = wal_open(s, home, &restored, err)))
+	if (s->logged && (rc = wal_open(s, home, o->log_half, &restored, err)))
 		goto err;
 	rc = mdb_env_create(&s->env);
 	if (rc) {
@@ -656,8 +768,8 @@ int docket_store_open(docket_store *s, const char *home, bool nosync, size_t map
 		goto err;
 	}
 	mdb_env_set_maxdbs(s->env, MAXDBS);
-	mdb_env_set_mapsize(s->env, mapsize ? mapsize : DOCKET_MAP_DEFAULT);
-	mdb_env_set_maxreaders(s->env, maxreaders ? maxreaders : 126);
+	mdb_env_set_mapsize(s->env, o->mapsize ? o->mapsize : DOCKET_MAP_DEFAULT);
+	mdb_env_set_maxreaders(s->env, o->maxreaders ? o->maxreaders : 126);
 	rc = mdb_env_open(s->env, s->path, flags, 0600);
 	if (rc) {
 		rc = docket_store_err(err, rc, "opening the store");
@@ -679,6 +791,14 @@ int docket_store_open(docket_store *s, const char *home, bool nosync, size_t map
 		goto err;
 	if (s->logged && (rc = replay(s, restored, err)))
 		goto err;
+	if (s->logged) {
+		if ((rc = pthread_create(&s->ckthread, NULL, checkpointer, s))) {
+			rc = docket_err_set(err, DOCKET_ENOMEM, "starting the checkpointer: %s",
+					    strerror(rc));
+			goto err;
+		}
+		s->ckthread_on = true;
+	}
 	s->ready = true;
 	return 0;
 err:
@@ -694,12 +814,20 @@ void docket_store_close(docket_store *s)
 {
 	bool owned = s->env && s->pid == self();
 
+	if (owned && s->ckthread_on) {
+		pthread_mutex_lock(&s->cmu);
+		s->stop = true;
+		pthread_cond_broadcast(&s->ccv);
+		pthread_mutex_unlock(&s->cmu);
+		pthread_join(s->ckthread, NULL);
+	}
+	s->ckthread_on = false;
 	/* A clean stop leaves nothing to replay: the store file alone is
-	 * the whole store (a copy of it is a backup). */
-	if (owned && s->ready && s->logged && !s->broken) {
+	 * the whole store (a copy of it is a backup).  If this fails the
+	 * next start replays the log; nothing is lost either way. */
+	if (owned && s->ready && s->logged && !atomic_load(&s->broken)) {
 		docket_err e;
-		if (checkpoint(s, &e))
-			fprintf(stderr, "docket: %s\n", e.msg);
+		checkpoint(s, &e);
 	}
 	if (owned && s->pin)
 		mdb_txn_abort(s->pin);
@@ -720,6 +848,8 @@ void docket_store_close(docket_store *s)
 	if (s->maplock_ready) {
 		pthread_rwlock_destroy(&s->maplock);
 		pthread_mutex_destroy(&s->wlock);
+		pthread_mutex_destroy(&s->cmu);
+		pthread_cond_destroy(&s->ccv);
 	}
 	s->maplock_ready = false;
 }

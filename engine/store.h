@@ -60,12 +60,12 @@ typedef struct docket_store {
 	bool maplock_ready;
 	/* Durability (docs/design.md).  With a log, LMDB runs MDB_NOSYNC:
 	 * a commit's writes are collected in `redo` and flushed to the log
-	 * before LMDB commits; a checkpoint flushes LMDB now and then and
-	 * `pin` (a read transaction) keeps the checkpoint's pages from
-	 * being reused until the next one is on disk. */
+	 * before LMDB commits.  A checkpointer thread flushes LMDB now and
+	 * then; `pin` (a read transaction) keeps the last checkpoint's pages
+	 * from reuse until the next one is on disk. */
 	bool logged;
 	bool ready;         /* opened: closing takes a last checkpoint */
-	bool broken;        /* a checkpoint failed: writes refused */
+	atomic_bool broken; /* a checkpoint failed: writes refused */
 	docket_err why_broken;
 	bool committed;     /* at open: the replay is committed */
 	size_t replayed;    /* at open: commits replayed from the log */
@@ -74,10 +74,22 @@ typedef struct docket_store {
 	size_t marks[8];    /* redo length where each nested write began */
 	int depth;
 	uint64_t lsn;       /* of the last logged commit */
-	size_t ckpt_bytes;  /* checkpoint after this much log */
+	int64_t ckpt_ns;    /* how often to checkpoint while writes go on */
+	int64_t captured_at;    /* CLOCK_MONOTONIC of the last capture */
 	MDB_txn *pin;
-	uint8_t *metas;     /* 2 pages: checkpoint scratch, or the undo copy */
-	pthread_mutex_t wlock;  /* one write transaction and its checkpoint */
+	uint8_t *metas;     /* the captured meta pages, or the undo copy */
+	pthread_mutex_t wlock;  /* one write transaction (and a capture) */
+	/* The checkpointer: one checkpoint in flight at a time, handed over
+	 * under cmu; `job` is what the writer captured for it. */
+	pthread_mutex_t cmu;
+	pthread_cond_t ccv;
+	pthread_t ckthread;
+	bool ckthread_on, busy, stop;
+	struct {
+		MDB_txn *pin;
+		uint64_t lsn;
+		uint32_t half;
+	} job;
 	uint8_t dbno[32];   /* MDB_dbi -> the database's number in the log */
 	char *path;         /* HOME/store.mdb */
 } docket_store;
@@ -86,11 +98,17 @@ typedef struct docket_store {
  * database, creating them and writing the schema version on first use,
  * refusing an unknown schema.  mdb_reader_check runs first so slots of
  * dead processes never pin old pages. */
-int docket_store_open(docket_store *s, const char *home, bool nosync, size_t mapsize,
-		      unsigned maxreaders, bool exclusive, docket_err *err);
+typedef struct docket_store_opts {
+	bool nosync;        /* no log, no flushes: tests only */
+	size_t mapsize;
+	unsigned maxreaders;
+	bool exclusive;
+	int checkpoint_ms;  /* 0: 100 */
+	size_t log_half;    /* bytes of each half of the log; 0: 32 MiB */
+} docket_store_opts;
 
-/* Checkpoint once this much log is written; 0: 32 MiB. */
-void docket_store_set_checkpoint(docket_store *s, size_t bytes);
+int docket_store_open(docket_store *s, const char *home, const docket_store_opts *o,
+		      docket_err *err);
 
 /* Close the environment; in a forked child only memory is freed. */
 void docket_store_close(docket_store *s);

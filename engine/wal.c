@@ -10,10 +10,12 @@
  *   store file's two meta pages; the valid slot with the higher gen
  *   counts, and a checkpoint writes the other one, so a torn slot write
  *   leaves the previous checkpoint standing.
- * - After a checkpoint the next record is written at `start` again, so
- *   the live records are the run from `start` whose lsns are checkpoint
- *   + 1, + 2, ...  A torn record fails its CRC; a record of an earlier
- *   lap has a smaller lsn; either ends the run.
+ * - Records go to one of two halves.  A checkpoint names the half its
+ *   successors start in (the writer switched to it when the checkpoint's
+ *   state was taken), so the live records are the run from that half's
+ *   start whose lsns are checkpoint + 1, + 2, ...  A torn record fails its
+ *   CRC; a record of an earlier lap has a smaller lsn; either ends the run.
+ *   The other half is free once the checkpoint is on disk.
  * - The file is zero-filled ahead of the writer, so flushing a record
  *   moves no file metadata: one write and one device flush.
  */
@@ -38,7 +40,9 @@
 #define VERSION 1
 #define SLOT_HEAD 64
 #define REC_HEAD 24
-#define GROW (1u << 20)         /* zero-fill this much at a time */
+#define GROW (1 << 20)          /* zero-fill at most this much at a time */
+#define GROW_MIN (64 << 10)
+#define HALF_DEFAULT (32u << 20)
 #define REC_MAX (1u << 30)
 
 static int ioerr(docket_err *err, docket_wal *w, const char *what)
@@ -102,7 +106,9 @@ static bool read_slot(docket_wal *w, int i, docket_wal_ckpt *ck, uint8_t *raw)
 	ck->lsn = docket_rd64(raw + 16);
 	ck->ino = docket_rd64(raw + 24);
 	ck->size = docket_rd64(raw + 32);
-	return true;
+	ck->half = docket_rd32(raw + 48) & 1;
+	ck->half_bytes = docket_rd64(raw + 56);
+	return ck->half_bytes >= 65536 && ck->half_bytes % 65536 == 0;
 }
 
 static int read_ckpt(docket_wal *w, docket_err *err)
@@ -132,7 +138,12 @@ out:
 	return rc;
 }
 
-int docket_wal_open(docket_wal *w, const char *home, docket_err *err)
+static off_t base(const docket_wal *w, int half)
+{
+	return w->start + half * w->half_bytes;
+}
+
+int docket_wal_open(docket_wal *w, const char *home, size_t half_bytes, docket_err *err)
 {
 	struct stat st;
 	long ps = sysconf(_SC_PAGESIZE);
@@ -144,6 +155,7 @@ int docket_wal_open(docket_wal *w, const char *home, docket_err *err)
 	w->slot = SLOT_HEAD + 2 * (size_t)w->psize;
 	w->slot = (w->slot + 4095) & ~(size_t)4095;
 	w->start = w->pos = 2 * (off_t)w->slot;
+	w->half_bytes = (off_t)(((half_bytes ? half_bytes : HALF_DEFAULT) + 65535) & ~(size_t)65535);
 	if (asprintf(&w->path, "%s/%s", home, DOCKET_WAL_FILE) < 0) {
 		w->path = NULL;
 		return docket_err_set(err, DOCKET_ENOMEM, "out of memory");
@@ -159,9 +171,22 @@ int docket_wal_open(docket_wal *w, const char *home, docket_err *err)
 	}
 	if (fstat(w->fd, &st) < 0)
 		return ioerr(err, w, "opening the log");
-	w->filled = st.st_size;
 	if ((rc = read_ckpt(w, err)))
 		return rc;
+	/* The records are where the halves were when they were written. */
+	if (w->have_ckpt)
+		w->half_bytes = (off_t)w->ck.half_bytes;
+	/* A half is filled from its start up, so nothing past the file's end
+	 * is; a hole before the second half only costs its first lap a
+	 * metadata flush. */
+	for (int h = 0; h < 2; h++) {
+		off_t end = base(w, h) + w->half_bytes;
+		w->filled[h] = st.st_size < end ? st.st_size : end;
+		if (w->filled[h] < base(w, h))
+			w->filled[h] = base(w, h);
+	}
+	w->half = w->have_ckpt ? (int)w->ck.half : 0;
+	w->pos = base(w, w->half);
 	return 0;
 }
 
@@ -180,23 +205,45 @@ void docket_wal_close(docket_wal *w)
 
 size_t docket_wal_used(const docket_wal *w)
 {
-	return (size_t)(w->pos - w->start);
+	return (size_t)(w->pos - base(w, w->half));
+}
+
+static size_t rec_len(size_t n)
+{
+	return (REC_HEAD + n + 7) & ~(size_t)7;
+}
+
+bool docket_wal_fits(const docket_wal *w, size_t n)
+{
+	return n <= REC_MAX && w->pos + (off_t)rec_len(n) <= base(w, w->half) + w->half_bytes;
+}
+
+void docket_wal_switch(docket_wal *w)
+{
+	w->half ^= 1;
+	w->pos = base(w, w->half);
 }
 
 /* Zero-fill so that [pos, pos + need) is inside the filled part. */
 static int reserve(docket_wal *w, size_t need, docket_err *err)
 {
 	static const uint8_t zero[64 << 10];
+	off_t *filled = &w->filled[w->half];
 
-	while (w->filled < w->pos + (off_t)need) {
-		off_t at = w->filled < w->start ? w->start : w->filled;
-		off_t end = (at / GROW + 1) * GROW;
+	while (*filled < w->pos + (off_t)need) {
+		/* Grow by what the half already has, 64 KiB to 1 MiB: a home
+		 * that writes little keeps a small log, and a nearly full disk
+		 * can still take the next step. */
+		off_t at = *filled, have = at - base(w, w->half);
+		off_t end = at + (have < GROW_MIN ? GROW_MIN : have > GROW ? GROW : have);
+		if (end > base(w, w->half) + w->half_bytes)
+			end = base(w, w->half) + w->half_bytes;   /* never into the other */
 		for (size_t k; at < end; at += (off_t)k) {
 			k = end - at < (off_t)sizeof zero ? (size_t)(end - at) : sizeof zero;
 			if (pwrite_all(w->fd, zero, k, at) < 0)
 				return ioerr(err, w, "growing the log");
 		}
-		w->filled = end;
+		*filled = end;
 	}
 	return 0;
 }
@@ -204,12 +251,13 @@ static int reserve(docket_wal *w, size_t need, docket_err *err)
 int docket_wal_append(docket_wal *w, uint64_t lsn, const void *p, size_t n, docket_err *err)
 {
 	uint8_t h[REC_HEAD] = {0};
-	size_t len = (REC_HEAD + n + 7) & ~(size_t)7;
+	size_t len = rec_len(n);
 	int rc;
 
 	w->sys = 0;
-	if (n > REC_MAX)
-		return docket_err_set(err, DOCKET_ELIMIT, "a commit of %zu bytes is too large", n);
+	if (!docket_wal_fits(w, n))
+		return docket_err_set(err, DOCKET_ELIMIT,
+			"a commit of %zu bytes does not fit in the log", n);
 	if ((rc = reserve(w, len, err)))
 		return rc;
 	docket_be32(h, REC_MAGIC);
@@ -252,11 +300,13 @@ static int read_record(docket_wal *w, uint64_t lsn, size_t *n, docket_err *err)
 	uint8_t h[REC_HEAD];
 	uint32_t len, want;
 
-	if (w->pos + REC_HEAD > w->filled || pread_all(w->fd, h, REC_HEAD, w->pos) < 0)
+	off_t filled = w->filled[w->half];
+
+	if (w->pos + REC_HEAD > filled || pread_all(w->fd, h, REC_HEAD, w->pos) < 0)
 		return 0;
 	len = docket_rd32(h + 4);
 	if (docket_rd32(h) != REC_MAGIC || docket_rd64(h + 8) != lsn || len > REC_MAX ||
-	    (off_t)len > w->filled - w->pos - REC_HEAD)
+	    (off_t)len > filled - w->pos - REC_HEAD)
 		return 0;
 	if (len > w->bufcap) {
 		uint8_t *b = realloc(w->buf, len);
@@ -282,13 +332,27 @@ int docket_wal_scan(docket_wal *w, docket_wal_fn fn, void *ctx, size_t *n,
 	int rc = 0;
 
 	*n = 0;
-	w->pos = w->start;
-	while (w->have_ckpt && (rc = read_record(w, lsn + 1, &len, err)) == 1) {
+	w->half = w->have_ckpt ? (int)w->ck.half : 0;
+	w->pos = base(w, w->half);
+	while (w->have_ckpt) {
+		if ((rc = read_record(w, lsn + 1, &len, err)) == 0) {
+			/* Commits written while a checkpoint was in flight went to
+			 * the other half: the run goes on at its start.  A record
+			 * of an earlier lap there has a smaller lsn. */
+			off_t was = w->pos;
+			docket_wal_switch(w);
+			if ((rc = read_record(w, lsn + 1, &len, err)) == 0) {
+				docket_wal_switch(w);
+				w->pos = was;
+			}
+		}
+		if (rc != 1)
+			break;
 		if (fn && (rc = fn(ctx, lsn + 1, w->buf, len, err)))
 			return rc;
 		lsn++;
 		(*n)++;
-		w->pos += (off_t)((REC_HEAD + len + 7) & ~(size_t)7);
+		w->pos += (off_t)rec_len(len);
 	}
 	*last = lsn;
 	return w->have_ckpt && rc < 0 ? rc : 0;
@@ -308,20 +372,20 @@ int docket_wal_checkpoint(docket_wal *w, docket_wal_ckpt *ck, docket_err *err)
 	docket_be64(raw + 24, ck->ino);
 	docket_be64(raw + 32, ck->size);
 	docket_be32(raw + 40, w->psize);
+	docket_be32(raw + 48, ck->half);
+	docket_be64(raw + 56, (uint64_t)w->half_bytes);
 	memcpy(raw + SLOT_HEAD, ck->metas, 2 * (size_t)w->psize);
 	docket_be32(raw + 44, crc(0, raw, w->slot));
 	int rc = pwrite_all(w->fd, raw, w->slot, (off_t)(ck->gen % 2) * (off_t)w->slot);
 	free(raw);
 	if (rc < 0 || fdatasync(w->fd) < 0)
-		return ioerr(err, w, "writing a checkpoint");
-	if (w->filled < w->start)
-		w->filled = w->start;
+		return docket_err_set(err, DOCKET_EIO, "%s: writing a checkpoint: %s", w->path,
+				      strerror(errno));
 	memcpy(w->ck.metas, ck->metas, 2 * (size_t)w->psize);
 	uint8_t *metas = w->ck.metas;
 	w->ck = *ck;
 	w->ck.metas = metas;
 	w->have_ckpt = true;
-	w->pos = w->start;
 	return 0;
 }
 

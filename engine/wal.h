@@ -17,12 +17,15 @@
 #define DOCKET_WAL_FILE "store.wal"
 
 /* A checkpoint: the store file was flushed with its last commit at `lsn`;
- * `metas` are its two meta pages as they were then (2 * psize bytes). */
+ * `metas` are its two meta pages as they were then (2 * psize bytes); the
+ * records after it start at the beginning of log half `half`. */
 typedef struct docket_wal_ckpt {
 	uint64_t gen;           /* which write of the slot pair this is */
 	uint64_t lsn;
 	uint64_t ino;           /* the store file's inode then, and its size */
 	uint64_t size;
+	uint32_t half;
+	uint64_t half_bytes;    /* read back: the halves' size when written */
 	uint8_t *metas;
 } docket_wal_ckpt;
 
@@ -31,9 +34,11 @@ typedef struct docket_wal {
 	char *path;
 	uint32_t psize;         /* LMDB's page size: the OS page size */
 	size_t slot;            /* bytes of one checkpoint slot */
-	off_t start;            /* the first record */
+	off_t start;            /* the records: two halves of `half_bytes` */
+	off_t half_bytes;
+	int half;               /* the half being written */
 	off_t pos;              /* where the next record goes */
-	off_t filled;           /* zero-filled (or written) up to here */
+	off_t filled[2];        /* each half zero-filled (or written) up to here */
 	size_t pending;         /* bytes of a record written, not yet settled */
 	int sys;                /* errno of the last failure */
 	bool have_ckpt;
@@ -42,10 +47,11 @@ typedef struct docket_wal {
 	size_t bufcap;
 } docket_wal;
 
-/* Open or create HOME/store.wal and read its newest valid checkpoint
- * (w->have_ckpt).  The file is locked (flock) for this process: a second
- * opener gets DOCKET_EBUSY. */
-int docket_wal_open(docket_wal *w, const char *home, docket_err *err);
+/* Open or create HOME/store.wal with halves of half_bytes (0: 32 MiB;
+ * a log with a checkpoint keeps its own) and read its newest valid
+ * checkpoint (w->have_ckpt).  The file is locked
+ * (flock) for this process: a second opener gets DOCKET_EBUSY. */
+int docket_wal_open(docket_wal *w, const char *home, size_t half_bytes, docket_err *err);
 void docket_wal_close(docket_wal *w);
 
 /* Write record `lsn` (payload p, n bytes) at the log's end and flush it.
@@ -56,12 +62,18 @@ void docket_wal_close(docket_wal *w);
 int docket_wal_append(docket_wal *w, uint64_t lsn, const void *p, size_t n, docket_err *err);
 int docket_wal_settle(docket_wal *w, bool committed, docket_err *err);
 
-/* Bytes of records since the last checkpoint. */
+/* Bytes written to the current half, and whether a record of n bytes
+ * still fits in it. */
 size_t docket_wal_used(const docket_wal *w);
+bool docket_wal_fits(const docket_wal *w, size_t n);
 
-/* Visit the records after the checkpoint (lsn = checkpoint + 1, + 2, ...)
- * until the first torn, stale or missing one; leaves the end after the
- * last.  fn may be NULL (count only); a non-zero return from fn stops the
+/* Write the next records at the start of the other half.  Only when the
+ * checkpoint that made its records obsolete is on disk. */
+void docket_wal_switch(docket_wal *w);
+
+/* Visit the records after the checkpoint (lsn = checkpoint + 1, + 2, ...,
+ * from the start of its half) until the first torn, stale or missing one;
+ * leaves the end after the last.  fn may be NULL (count only); a non-zero return from fn stops the
  * scan and is returned.  *n counts the records, *last is the last lsn
  * (the checkpoint's if none). */
 typedef int (*docket_wal_fn)(void *ctx, uint64_t lsn, const uint8_t *p, size_t n,
@@ -70,7 +82,8 @@ int docket_wal_scan(docket_wal *w, docket_wal_fn fn, void *ctx, size_t *n,
 		    uint64_t *last, docket_err *err);
 
 /* Record a checkpoint (ck->gen is set here) and flush it: the records
- * before it are obsolete and the next one goes at the start again. */
+ * before it are obsolete.  May run in another thread than the writer's
+ * appends: it touches only the slots and w->ck. */
 int docket_wal_checkpoint(docket_wal *w, docket_wal_ckpt *ck, docket_err *err);
 
 /* --- the redo payload: one record holds a commit's writes --------------- */

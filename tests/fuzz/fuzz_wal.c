@@ -69,7 +69,7 @@ static void fresh(docket_wal *w)
 
 	snprintf(path, sizeof path, "%s/%s", home, DOCKET_WAL_FILE);
 	unlink(path);
-	if (docket_wal_open(w, home, &err) || docket_wal_checkpoint(w, &ck, &err))
+	if (docket_wal_open(w, home, 1 << 20, &err) || docket_wal_checkpoint(w, &ck, &err))
 		abort();
 }
 
@@ -78,7 +78,7 @@ static void reopen(docket_wal *w)
 	docket_err err;
 
 	docket_wal_close(w);
-	if (docket_wal_open(w, home, &err))
+	if (docket_wal_open(w, home, 1 << 20, &err))
 		abort();
 }
 
