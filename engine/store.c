@@ -175,13 +175,15 @@ int docket_store_commit(docket_store *s, MDB_txn *txn, const char *what, docket_
 	} else if ((rc = commit_logged(s, txn, what, err)) == 0) {
 		/* Often enough that the pages the pin keeps from reuse stay
 		 * few, and early enough that the next half is free in time. */
+		docket_err e;
 		pthread_mutex_lock(&s->cmu);
 		bool idle = !s->busy;
 		pthread_mutex_unlock(&s->cmu);
+		/* A capture that fails is tried again after the next commit. */
 		if (idle && !atomic_load(&s->broken) &&
 		    (mono_ns() - s->captured_at >= s->ckpt_ns ||
 		     docket_wal_used(&s->wal) >= (size_t)s->wal.half_bytes / 2) &&
-		    capture(s, &s->why_broken) == 0)
+		    capture(s, &e) == 0)
 			hand_over(s);
 	}
 	s->redo.len = 0;
