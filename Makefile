@@ -66,7 +66,8 @@ demo: build
 # libFuzzer targets, FUZZ_SECONDS each (see docs/testing.md).
 fuzz: deps fuzz-deps
 	@test -f $(FUZZ)/build.ninja || \
-		CC=clang meson setup $(FUZZ) -Dfuzz=true -Db_lundef=false
+		CC=clang meson setup $(FUZZ) -Dfuzz=true -Db_lundef=false \
+			-Db_sanitize=address,undefined
 	ninja -C $(FUZZ)
 	@sh tests/fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS)
 

@@ -184,7 +184,7 @@ static void sq_close(void *s)
 
 static int sq_create(void *s, char *id, size_t size)
 {
-	sqlite3_int64 n;
+	sqlite3_int64 n = 0;
 	int rc;
 
 	(void)s;

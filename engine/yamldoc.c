@@ -369,7 +369,9 @@ static int on_end(struct builder *b)
 	struct frame *f = &b->stack[--b->depth];
 	docket_ynode *n = f->node;
 	size_t count = b->npending - f->base;
-	docket_ynode **kids = b->pending + f->base;
+	/* No pending array before the first child anywhere: NULL + 0 is
+	 * undefined. */
+	docket_ynode **kids = b->pending ? b->pending + f->base : NULL;
 	int rc = 0;
 
 	if (n->kind == DOCKET_Y_SEQ) {

@@ -181,7 +181,8 @@ int main(int argc, char **argv)
 	long memory_mb = 1024, cpu_s = 300;
 	int in;
 
-	for (int i = 1; i < argc; i++) {
+	/* Every option takes a value: they come in pairs. */
+	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!v) {
 			usage();
@@ -199,7 +200,6 @@ int main(int argc, char **argv)
 			usage();
 			return 2;
 		}
-		i++;
 	}
 	if (!o.plugins_dir) {
 		usage();

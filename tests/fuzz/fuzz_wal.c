@@ -52,7 +52,7 @@ static int visit(void *ctx, uint64_t lsn, const uint8_t *p, size_t n, docket_err
 	if (w->mode == 2 && w->seen < w->appended) {
 		/* The next payload appended must be this one. */
 		if (w->at >= w->size || n != w->data[w->at] || w->at + 1 + n > w->size ||
-		    memcmp(p, w->data + w->at + 1, n))
+		    (n && memcmp(p, w->data + w->at + 1, n)))
 			abort();
 		w->at += 1 + n;
 	}
