@@ -72,7 +72,7 @@ typedef struct docket_engine_opts {
 	 * durability is not what is tested. */
 	bool nosync_for_tests;
 	/* While writes go on, take a checkpoint (flush the store file in the
-	 * background, so the log before it is done with) this often; 0: 100 ms.
+	 * background, so the log before it is done with) this often; 0: 1 s.
 	 * And the write-ahead log's size: two halves of log_half bytes (0:
 	 * 32 MiB); a half is reused once a checkpoint covers it. */
 	int checkpoint_ms;

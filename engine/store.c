@@ -95,7 +95,7 @@ static int commit_plain(docket_store *s, MDB_txn *txn, const char *what, docket_
 	return write_error(s, mdb_txn_commit(txn), s->path, what, err);
 }
 
-#define CKPT_MS_DEFAULT 100
+#define CKPT_MS_DEFAULT 1000
 #define WALSEQ_KEY {6, "walseq"}
 
 static int capture(docket_store *s, docket_err *err);

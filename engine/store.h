@@ -103,7 +103,7 @@ typedef struct docket_store_opts {
 	size_t mapsize;
 	unsigned maxreaders;
 	bool exclusive;
-	int checkpoint_ms;  /* 0: 100 */
+	int checkpoint_ms;  /* 0: 1000 */
 	size_t log_half;    /* bytes of each half of the log; 0: 32 MiB */
 } docket_store_opts;
 
