@@ -359,8 +359,10 @@ int docket_hist_encode(const docket_hist *h, docket_buf *b)
 static int32_t rd_index(docket_rd *r)
 {
 	uint64_t v = docket_rd_uv(r);
-	if (v > INT32_MAX)
+	if (v > INT32_MAX) {
 		r->bad = true;
+		return -1;
+	}
 	return (int32_t)v - 1;
 }
 
