@@ -532,7 +532,6 @@ static void *checkpointer(void *arg)
 	docket_store *s = arg;
 	docket_err e;
 
-
 	pthread_mutex_lock(&s->cmu);
 	for (;;) {
 		while (!s->busy && !s->stop)
