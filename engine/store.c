@@ -497,15 +497,16 @@ static void write_back(int fd, off_t size)
  * drop the previous pin: until the new checkpoint is on disk the old one
  * is what a restart goes back to, and its pages must stay as they are.
  * Runs in the checkpointer, concurrently with commits (they touch
- * neither the slots nor the pinned pages). */
-static int finish(docket_store *s, docket_err *err)
+ * neither the slots nor the pinned pages), which `beside_commits` spares
+ * the long flush; at open and close nothing waits beside it. */
+static int finish(docket_store *s, bool beside_commits, docket_err *err)
 {
 	docket_wal_ckpt ck = {.lsn = s->job.lsn, .half = s->job.half, .metas = s->metas};
 	struct stat st;
 	int fd, rc;
 
 	mdb_env_get_fd(s->env, &fd);
-	if (fstat(fd, &st) == 0)
+	if (beside_commits && fstat(fd, &st) == 0)
 		write_back(fd, st.st_size);
 	if ((rc = mdb_env_sync(s->env, 1)))
 		rc = docket_store_err(err, rc, "checkpoint: flushing the store");
@@ -539,7 +540,7 @@ static void *checkpointer(void *arg)
 		if (!s->busy)
 			break;
 		pthread_mutex_unlock(&s->cmu);
-		int rc = finish(s, &e);
+		int rc = finish(s, true, &e);
 		pthread_mutex_lock(&s->cmu);
 		if (rc) {
 			/* The store file may have lost pages the kernel will not
@@ -578,7 +579,7 @@ static int checkpoint(docket_store *s, docket_err *err)
 	wait_idle(s);
 	if ((rc = capture(s, err)))
 		return rc;
-	return finish(s, err);
+	return finish(s, false, err);
 }
 
 /* Put the checkpoint's meta pages back into the store file, keeping the
