@@ -881,6 +881,49 @@ static void concurrent_clients_share_commits(void **state)
 	dclient_close(&c);
 }
 
+/* A lone write on an idle daemon commits on the loop thread, without the
+ * hand-over to the commit worker and back; a burst still goes to the
+ * worker and shares its commits. */
+static void lone_writes_commit_on_the_loop_bursts_share(void **state)
+{
+	(void)state;
+	enum { LONE = 10, BURST = 40 };
+	dclient c;
+	char id[32];
+
+	connect_to(&c, &shared);
+	json_t *before = status(&c);
+	for (int i = 0; i < LONE; i++)
+		new_ticket(&c, "alice", "lone", id);
+	json_t *mid = status(&c);
+	assert_int_equal(iget(mid, "ops") - iget(before, "ops"), LONE);
+	assert_true(iget(mid, "loop_commits") - iget(before, "loop_commits") >= LONE - 1);
+
+	for (int i = 0; i < BURST; i++) {
+		json_t *q = dclient_request(&c, "alice", "new", json_pack("{s:s, s:{s:s}}",
+					    "workflow", "ticket", "fields", "title", "burst"));
+		assert_int_equal(dclient_send(&c, q), 0);
+		json_decref(q);
+	}
+	for (int i = 0; i < BURST; i++) {
+		json_t *r;
+		assert_int_equal(dclient_recv(&c, &r, WAIT_MS), 1);
+		snprintf(id, sizeof id, "%s", sget(ok(r), "id"));
+		json_decref(r);
+	}
+	json_t *after = status(&c);
+	assert_int_equal(iget(after, "ops") - iget(mid, "ops"), BURST);
+	assert_true(iget(after, "commits") - iget(mid, "commits") < BURST);
+	assert_true(iget(after, "loop_commits") - iget(mid, "loop_commits") <= 1);
+	json_t *r = call(&c, "alice", "show", json_pack("{s:s}", "case", id));
+	assert_string_equal(sget(ok(r), "stage"), "open");
+	json_decref(r);
+	json_decref(before);
+	json_decref(mid);
+	json_decref(after);
+	dclient_close(&c);
+}
+
 /* --- bad input and faults ------------------------------------------------- */
 
 /* The shared daemon still answers a fresh client. */
@@ -1545,6 +1588,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(pipelined_replies_come_in_order, reap),
 		cmocka_unit_test_teardown(a_large_reply_keeps_its_place, reap),
 		cmocka_unit_test_teardown(concurrent_clients_share_commits, reap),
+		cmocka_unit_test(lone_writes_commit_on_the_loop_bursts_share),
 		cmocka_unit_test_teardown(bad_json_is_refused_and_closed, reap),
 		cmocka_unit_test_teardown(a_100mb_frame_is_refused_from_its_header, reap),
 		cmocka_unit_test_teardown(garbage_bytes_close_the_connection, reap),

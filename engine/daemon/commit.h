@@ -88,11 +88,13 @@ typedef struct docketd_commit {
 	size_t nmine;
 	uv_check_t publish;         /* hands them to the worker, all at once */
 	uv_idle_t nowait;           /* the loop polls without blocking meanwhile */
+	bool last_lone;             /* the last batch was one job */
+	uint64_t last_ns;           /* and took this long */
 	/* The worker's alone: the flattened operations of its batch. */
 	docket_op *ops;
 	size_t cap;
 	/* What `status` shows (the loop's, counted as batches come back). */
-	uint64_t commits, ops_applied, failed_commits, backups, reloads;
+	uint64_t commits, ops_applied, failed_commits, backups, reloads, loop_commits;
 	uint64_t hist[DOCKETD_HIST_BUCKETS];  /* commits by ops: 1, 2-3, 4-7, ... */
 	size_t max_batch;
 	uint64_t busy_ns;
@@ -108,7 +110,9 @@ void docketd_commit_free(docketd_commit *cm);
 
 /* Queue a job.  The jobs of one loop turn reach the worker together at
  * the end of the turn, and it starts them as soon as no commit is in
- * flight.  Its done callback never runs before this returns. */
+ * flight; a lone write on an idle daemon commits on the loop thread
+ * instead, at the end of the turn.  Its done callback never runs before
+ * this returns. */
 void docketd_commit_submit(docketd *d, docketd_job *job);
 
 /* Every job submitted has had its done callback. */
@@ -118,7 +122,7 @@ bool docketd_commit_idle(const docketd *d);
 void docketd_commit_load(docketd *d, size_t *queued, bool *in_flight);
 
 /* {"commits","ops","avg_batch","max_batch","batches":{"1":n,"2-3":n,...},
- *  "queued","in_flight","failed_commits","busy_ms"} */
+ *  "queued","in_flight","failed_commits","busy_ms","loop_commits",...} */
 json_t *docketd_commit_status(docketd *d);
 
 #endif
