@@ -18,8 +18,9 @@
  *
  * --workload sales-order: the side-by-side benchmark (bench/run.sh).
  * --preload K first stores K closed cases of bench-sales-order in batches;
- * then --clients N threads create cases and drive them along the route of
- * versus.c to `closed` for --seconds, and one `result` line reports
+ * then --clients N connections, each with one request in flight, create
+ * cases and drive them along the route of versus.c to `closed` for
+ * --seconds (one thread waits on all of them), and one `result` line reports
  * transitions/s, latency, the bytes docketd wrote per transition (its
  * /proc/PID/io), its peak RSS and the operations per commit it achieved.
  *
@@ -27,7 +28,7 @@
  * bench-sales-order-noop, whose automatic stages run the no-op plugin.
  * Clients fire only the events a person fires; the protocol has no push,
  * so after an event that enters an automatic stage the client polls
- * `show` (wait_moved says how often) until the plugin's event has moved
+ * `show` (plugin_step says how often) until the plugin's event has moved
  * the case on, and that step is timed from its send to
  * the reply that shows the move.  The plugin's transitions count in
  * transitions/s; the result line says peer=docket-noop.
@@ -45,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -307,96 +309,8 @@ static int preload(long k)
 	return 0;
 }
 
-/* A sales-order client: its connection, and the fields it sends with
- * `new` and with each step of the route, parsed once so that a request
- * costs the client no more than building and encoding it. */
-typedef struct sclient {
-	dclient c;
-	json_t *new_fields;
-	json_t *step_fields[VERSUS_STEPS];
-} sclient;
-
 /* The fields step i sends: the route's, or what noop_plan made of them. */
 static char *step_fields[VERSUS_STEPS];
-
-static void sales_close(void *st)
-{
-	sclient *s = st;
-
-	dclient_close(&s->c);
-	json_decref(s->new_fields);
-	for (int i = 0; i < VERSUS_STEPS; i++)
-		json_decref(s->step_fields[i]);
-	free(s);
-}
-
-static void *sales_open(int client, void *arg)
-{
-	sclient *s = calloc(1, sizeof *s);
-	bool ok = s;
-
-	(void)client;
-	(void)arg;
-	if (s) {
-		s->c.fd = -1;  /* not connected yet */
-		ok = (s->new_fields = loads(versus_new_fields));
-	}
-	for (int i = 0; ok && i < VERSUS_STEPS; i++)
-		ok = (s->step_fields[i] = loads(step_fields[i] ? step_fields[i]
-							       : versus_route[i].fields));
-	if (!ok) {
-		if (s)
-			sales_close(s);
-		return NULL;
-	}
-	if (dclient_open(&s->c, sock_path)) {
-		fprintf(stderr, "loadgen: cannot connect to %s\n", sock_path);
-		sales_close(s);
-		return NULL;
-	}
-	return s;
-}
-
-/* A write's args with the reply the run asks for (--reply). */
-static json_t *with_reply(json_t *args)
-{
-	if (args && brief)
-		json_object_set_new(args, "reply", json_string("brief"));
-	return args;
-}
-
-static int sales_create(void *st, char *id, size_t size)
-{
-	sclient *s = st;
-	json_t *r = dclient_call(&s->c, as_user, "new", with_reply(json_pack("{s:s, s:O}",
-				 "workflow", wf, "fields", s->new_fields)));
-	const char *cid = json_string_value(json_object_get(json_object_get(r, "result"), "id"));
-
-	if (!cid) {
-		char *dump = r ? json_dumps(r, 0) : NULL;
-		fprintf(stderr, "loadgen: new %s failed: %s\n", wf, dump ? dump : "no reply");
-		free(dump);
-		json_decref(r);
-		return -1;
-	}
-	snprintf(id, size, "%s", cid);
-	json_decref(r);
-	return 0;
-}
-
-/* Step i's request for case id. */
-static json_t *step_args(sclient *s, const char *id, const versus_step *step)
-{
-	return with_reply(json_pack("{s:s, s:s, s:O}", "case", id, "event", step->event,
-				    "fields", s->step_fields[step - versus_route]));
-}
-
-static int sales_advance(void *st, const char *id, const versus_step *step)
-{
-	sclient *s = st;
-
-	return request_ok(&s->c, "advance", step_args(s, id, step));
-}
 
 /* --- sales-order-noop: the plugin fires the events of automatic stages */
 
@@ -460,6 +374,93 @@ static int noop_plan(void)
 	return rc;
 }
 
+
+/* --- the clients: N connections, one thread ------------------------------ */
+
+/* One client: a connection with one request in flight, creating a case
+ * and driving it along the route to `closed`, then the next.  All of them
+ * are driven from one thread that waits on every socket at once (epoll),
+ * as load generators for servers are: a thread per client would make the
+ * kernel wake one thread per reply, on the two cores the daemon runs on. */
+typedef struct conn {
+	dclient c;
+	char id[32];
+	int step;               /* the route step in flight; -1: the creation */
+	int64_t sent;           /* when the step went */
+	bool busy;              /* a request is in flight */
+	bool polling;           /* waiting for a plugin to move the case on */
+	int64_t poll_at, pause; /* then: when to ask again, and the last pause */
+} conn;
+
+typedef struct drive {
+	conn *cs;
+	int n;
+	bool noop;
+	int64_t end;
+	int64_t *ns;            /* one latency sample per timed step */
+	size_t nns, cap;
+	long transitions;
+	json_t *new_fields, *fields[VERSUS_STEPS];
+} drive;
+
+static int send_req(conn *k, const char *op, json_t *args)
+{
+	json_t *req = dclient_request(&k->c, as_user, op, args);
+	int rc = dclient_send(&k->c, req);
+
+	json_decref(req);
+	if (rc) {
+		fprintf(stderr, "loadgen: cannot send %s: %s\n", op, strerror(-rc));
+		return -1;
+	}
+	k->busy = true;
+	return 0;
+}
+
+/* A write's args with the reply the run asks for (--reply). */
+static json_t *with_reply(json_t *args)
+{
+	if (args && brief)
+		json_object_set_new(args, "reply", json_string("brief"));
+	return args;
+}
+
+/* The client's next step, a new case after the last, none after the end. */
+static int next_step(drive *d, conn *k)
+{
+	int64_t now = versus_now_ns();
+
+	if (now >= d->end)
+		return 0;
+	k->sent = now;
+	if (k->step < 0 || k->step >= VERSUS_STEPS) {
+		k->step = -1;
+		return send_req(k, "new", with_reply(json_pack("{s:s, s:O}", "workflow", wf,
+							       "fields", d->new_fields)));
+	}
+	return send_req(k, "advance", with_reply(json_pack("{s:s, s:s, s:O}", "case", k->id,
+				"event", versus_route[k->step].event, "fields",
+				d->fields[k->step])));
+}
+
+/* The step in flight is done: time it, count it and what a plugin did. */
+static int step_done(drive *d, conn *k, int transitions)
+{
+	if (d->nns == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 65536;
+		int64_t *p = realloc(d->ns, cap * sizeof *p);
+		if (!p)
+			return -1;
+		d->ns = p;
+		d->cap = cap;
+	}
+	d->ns[d->nns++] = versus_now_ns() - k->sent;
+	d->transitions += transitions;
+	k->step += transitions;
+	k->polling = false;
+	return next_step(d, k);
+}
+
 static const char *stage_of(json_t *reply, const char **action_state)
 {
 	json_t *c = json_object_get(reply, "result");
@@ -468,70 +469,185 @@ static const char *stage_of(json_t *reply, const char **action_state)
 	return json_string_value(json_object_get(c, "stage"));
 }
 
-/* Polls until the plugin of the stage the case just entered has moved it
- * to `to`; 0, or -1 after printing why.  The pause doubles from 100 us up
- * to 800 us, or a quarter of the wait so far when that is longer: a step
- * is timed within a quarter of its length, and a slow plugin under load
- * is not answered by a flood of `show` that would slow the daemon more. */
-static int wait_moved(dclient *c, const char *id, const char *to, json_t *reply,
-		      int64_t sent)
+static int failed(conn *k, const char *what, json_t *reply)
 {
-	int64_t give_up = versus_now_ns() + (int64_t)DCLIENT_TIMEOUT_MS * 1000000;
-	int64_t pause_ns = 100000;
+	char *dump = reply ? json_dumps(reply, 0) : NULL;
+
+	fprintf(stderr, "loadgen: %s %s failed: %.400s\n",
+		k->step < 0 ? "new" : k->polling ? "waiting for the plugin after" : "advance",
+		what, dump ? dump : "no reply");
+	free(dump);
+	return -1;
+}
+
+/* After a person's event that enters an automatic stage, the client polls
+ * `show` until the plugin's event has moved the case on; that step is
+ * timed from its send to the reply that shows the move.  The pause
+ * doubles from 100 us up to 800 us, or a quarter of the wait so far when
+ * that is longer: a step is timed within a quarter of its length, and a
+ * slow plugin under load is not answered by a flood of `show`. */
+static int plugin_step(drive *d, conn *k, json_t *reply)
+{
+	int i = k->step;
+	const char *astate, *stage = stage_of(reply, &astate);
+	int64_t now = versus_now_ns();
+
+	if (stage && !strcmp(stage, after_plugin[i + 1]))
+		return step_done(d, k, 2);
+	if (!stage || (astate && !strcmp(astate, "failed")) ||
+	    now - k->sent > (int64_t)DCLIENT_TIMEOUT_MS * 1000000)
+		return failed(k, versus_route[i].event, reply);
+	if (!k->polling)
+		k->pause = 100000;
+	else if (k->pause < 800000)
+		k->pause *= 2;
+	else
+		k->pause = (now - k->sent) / 4 > 800000 ? (now - k->sent) / 4 : 800000;
+	k->polling = true;
+	k->poll_at = now + k->pause;
+	return 0;
+}
+
+static int on_reply(drive *d, conn *k, json_t *reply)
+{
+	k->busy = false;
+	if (!json_is_true(json_object_get(reply, "ok")))
+		return failed(k, k->step < 0 ? wf : versus_route[k->step].event, reply);
+	if (k->step < 0) {
+		const char *id = json_string_value(json_object_get(json_object_get(reply,
+								"result"), "id"));
+		if (!id || strlen(id) >= sizeof k->id)
+			return failed(k, wf, reply);
+		strcpy(k->id, id);
+		return step_done(d, k, 1);
+	}
+	if (d->noop && k->step + 1 < VERSUS_STEPS && by_plugin[k->step + 1])
+		return plugin_step(d, k, reply);
+	return step_done(d, k, 1);
+}
+
+/* What arrived on k's socket: one read, then every whole reply in it (the
+ * socket is polled again if a read left more). */
+static int readable(drive *d, conn *k)
+{
+	json_t *m;
+	int rc = dclient_fill(&k->c);
+
+	while (rc >= 0 && (rc = dclient_take(&k->c, &m)) == 1) {
+		rc = on_reply(d, k, m);
+		json_decref(m);
+		if (rc)
+			return -1;
+	}
+	if (rc < 0)
+		fprintf(stderr, "loadgen: connection lost: %s\n", strerror(-rc));
+	return rc < 0 ? -1 : 0;
+}
+
+/* Sends the `show` of every client whose pause is over; the time until the
+ * next one's (-1: none waits, 0 when nothing is in flight either). */
+static int64_t polls(drive *d, int *rc)
+{
+	int64_t now = versus_now_ns(), wait = -1;
+	bool busy = false;
+
+	for (int i = 0; i < d->n && !*rc; i++) {
+		conn *k = &d->cs[i];
+		if (k->polling && !k->busy && k->poll_at <= now)
+			*rc = send_req(k, "show", json_pack("{s:s}", "case", k->id));
+		if (k->polling && !k->busy && (wait < 0 || k->poll_at - now < wait))
+			wait = k->poll_at - now;
+		busy |= k->busy;
+	}
+	return wait < 0 && !busy ? 0 : wait;
+}
+
+static int drive_loop(drive *d, int ep)
+{
+	struct epoll_event ev[64];
+	int rc = 0;
 
 	for (;;) {
-		const char *astate, *stage = stage_of(reply, &astate);
-		int done = stage && !strcmp(stage, to);
-		int stuck = !stage || (astate && !strcmp(astate, "failed")) ||
-			    versus_now_ns() > give_up;
-
-		if (done || stuck) {
-			if (!done) {
-				char *dump = reply ? json_dumps(reply, 0) : NULL;
-				fprintf(stderr, "loadgen: %s did not move on to %s: %.400s\n", id,
-					to, dump ? dump : "no reply");
-				free(dump);
-			}
-			json_decref(reply);
-			return done ? 0 : -1;
+		int64_t wait = polls(d, &rc);
+		if (rc || wait == 0)
+			return rc;
+		struct timespec ts = {wait / 1000000000, wait % 1000000000};
+		int n = epoll_pwait2(ep, ev, 64, wait > 0 ? &ts : NULL, NULL);
+		if (n < 0 && errno != EINTR) {
+			perror("loadgen: epoll_pwait2");
+			return -1;
 		}
-		json_decref(reply);
-		nanosleep(&(struct timespec){pause_ns / 1000000000, pause_ns % 1000000000}, NULL);
-		int64_t quarter = (versus_now_ns() - sent) / 4;
-		pause_ns = pause_ns < 800000 ? pause_ns * 2 : quarter > 800000 ? quarter : 800000;
-		reply = dclient_call(c, as_user, "show", json_pack("{s:s}", "case", id));
+		for (int i = 0; i < n && !rc; i++)
+			rc = readable(d, ev[i].data.ptr);
+		if (rc)
+			return rc;
 	}
 }
 
-static int noop_advance(void *st, const char *id, const versus_step *step)
+static int drive_start(drive *d, int ep)
 {
-	int i = (int)(step - versus_route);
-	int next = i + 1 < VERSUS_STEPS && by_plugin[i + 1];
-	sclient *s = st;
-	int64_t sent = versus_now_ns();
-	json_t *r = dclient_call(&s->c, as_user, "advance", step_args(s, id, step));
-
-	if (!r || !json_is_true(json_object_get(r, "ok"))) {
-		char *dump = r ? json_dumps(r, 0) : NULL;
-		fprintf(stderr, "loadgen: advance %s failed: %s\n", step->event,
-			dump ? dump : "no reply");
-		free(dump);
-		json_decref(r);
-		return -1;
+	for (int i = 0; i < d->n; i++) {
+		conn *k = &d->cs[i];
+		if (dclient_open(&k->c, sock_path)) {
+			fprintf(stderr, "loadgen: cannot connect to %s\n", sock_path);
+			return -1;
+		}
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = k};
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, k->c.fd, &ev)) {
+			perror("loadgen: epoll_ctl");
+			return -1;
+		}
 	}
-	if (!next) {
-		json_decref(r);
-		return 0;
-	}
-	return wait_moved(&s->c, id, after_plugin[i + 1], r, sent) ? -1 : 1;
+	return 0;
 }
+
+/* clients connections create cases and drive them along the route for
+ * the given seconds; every step timed from send to reply. */
+static int drive_run(int clients, double seconds, bool noop, versus_result *r)
+{
+	drive d = {.n = clients, .noop = noop, .end = INT64_MAX};
+	int ep = epoll_create1(EPOLL_CLOEXEC), rc = -1;
+
+	memset(r, 0, sizeof *r);
+	d.cs = calloc((size_t)clients, sizeof *d.cs);
+	d.new_fields = loads(versus_new_fields);
+	bool ok = ep >= 0 && d.cs && d.new_fields;
+	for (int i = 0; d.cs && i < clients; i++)
+		d.cs[i].c.fd = -1;  /* not connected yet */
+	for (int i = 0; ok && i < VERSUS_STEPS; i++)
+		ok = (d.fields[i] = loads(step_fields[i] ? step_fields[i] : versus_route[i].fields));
+	if (ok && !drive_start(&d, ep)) {
+		int64_t t0 = versus_now_ns();
+		d.end = t0 + (int64_t)(seconds * 1e9);
+		rc = 0;
+		for (int i = 0; i < clients && !rc; i++) {
+			d.cs[i].step = -1;
+			rc = next_step(&d, &d.cs[i]);
+		}
+		if (!rc)
+			rc = drive_loop(&d, ep);
+		r->seconds = (double)(versus_now_ns() - t0) / 1e9;
+	}
+	r->transitions = d.transitions;
+	r->p50_us = versus_percentile(d.ns, d.nns, 50) / 1e3;
+	r->p99_us = versus_percentile(d.ns, d.nns, 99) / 1e3;
+	r->failed = rc != 0;
+	for (int i = 0; d.cs && i < clients; i++)
+		if (d.cs[i].c.fd >= 0)
+			dclient_close(&d.cs[i].c);
+	for (int i = 0; i < VERSUS_STEPS; i++)
+		json_decref(d.fields[i]);
+	json_decref(d.new_fields);
+	free(d.cs);
+	free(d.ns);
+	if (ep >= 0)
+		close(ep);
+	return rc;
+}
+
 
 static int sales_order(long preload_k, int clients, double seconds, bool noop)
 {
-	static const versus_peer plain = {sales_open, sales_create, sales_advance, sales_close};
-	static const versus_peer with_plugins = {sales_open, sales_create, noop_advance,
-						 sales_close};
-	const versus_peer *peer = noop ? &with_plugins : &plain;
 	versus_result r;
 
 	if (preload_k > 0 && preload(preload_k))
@@ -544,7 +660,7 @@ static int sales_order(long preload_k, int clients, double seconds, bool noop)
 	if (noop && noop_plan())
 		return 1;
 	wf = noop ? WF "-noop" : WF;
-	int rc = versus_run(peer, NULL, clients, seconds, &r);
+	int rc = drive_run(clients, seconds, noop, &r);
 	long long w1 = versus_write_bytes(pid);
 	json_t *after = daemon_status();
 	long long commits = num(after, "commits") - num(before, "commits");

@@ -103,6 +103,39 @@ static int take(dclient *c, json_t **msg)
 	return *msg ? 1 : -EPROTO;
 }
 
+/* Room for one more read of 64 KiB: 0, or -1 when out of memory. */
+static int room(dclient *c)
+{
+	if (c->cap - c->len >= 65536)
+		return 0;
+	size_t cap = c->cap ? c->cap * 2 : 131072;
+	unsigned char *nb = realloc(c->buf, cap);
+	if (!nb)
+		return -1;
+	c->buf = nb;
+	c->cap = cap;
+	return 0;
+}
+
+int dclient_fill(dclient *c)
+{
+	if (room(c))
+		return -ENOMEM;
+	ssize_t r = recv(c->fd, c->buf + c->len, c->cap - c->len, MSG_DONTWAIT);
+	if (r < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -errno;
+	if (r == 0)
+		return -ECONNRESET;
+	c->len += (size_t)r;
+	return (int)r;
+}
+
+int dclient_take(dclient *c, json_t **msg)
+{
+	*msg = NULL;
+	return take(c, msg);
+}
+
 int dclient_recv(dclient *c, json_t **msg, int timeout_ms)
 {
 	int64_t end = now_ms() + timeout_ms;
@@ -123,14 +156,8 @@ int dclient_recv(dclient *c, json_t **msg, int timeout_ms)
 			return -errno;
 		if (rc == 0)
 			return -ETIMEDOUT;
-		if (c->cap - c->len < 65536) {
-			size_t cap = c->cap ? c->cap * 2 : 131072;
-			unsigned char *nb = realloc(c->buf, cap);
-			if (!nb)
-				return -ENOMEM;
-			c->buf = nb;
-			c->cap = cap;
-		}
+		if (room(c))
+			return -ENOMEM;
 		ssize_t r = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
 		if (r < 0 && errno == EINTR)
 			continue;

@@ -32,6 +32,13 @@ int dclient_send_raw(dclient *c, const void *p, size_t n);
  * 0 when the daemon closed the connection, -ETIMEDOUT, or -errno. */
 int dclient_recv(dclient *c, json_t **msg, int timeout_ms);
 
+/* For callers that poll many connections, without waiting: one read of
+ * what has arrived (the bytes read, 0 when none were there, -ECONNRESET
+ * when the daemon closed the connection, or -errno), and a whole frame of
+ * those received (1 and *msg, 0 when none is complete, or -EPROTO). */
+int dclient_fill(dclient *c);
+int dclient_take(dclient *c, json_t **msg);
+
 /* Wait for the daemon to close the connection, discarding frames: 0 when it
  * did, -ETIMEDOUT when it did not in time. */
 int dclient_wait_eof(dclient *c, int timeout_ms);
