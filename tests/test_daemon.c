@@ -881,6 +881,14 @@ static void concurrent_clients_share_commits(void **state)
 	dclient_close(&c);
 }
 
+static int64_t mono_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
 /* A lone write on an idle daemon commits on the loop thread, without the
  * hand-over to the commit worker and back; a burst still goes to the
  * worker and shares its commits. */
@@ -890,14 +898,26 @@ static void lone_writes_commit_on_the_loop_bursts_share(void **state)
 	enum { LONE = 10, BURST = 40 };
 	dclient c;
 	char id[32];
+	int64_t slowest = 0;
 
 	connect_to(&c, &shared);
 	json_t *before = status(&c);
-	for (int i = 0; i < LONE; i++)
+	for (int i = 0; i < LONE; i++) {
+		int64_t t = mono_us();
 		new_ticket(&c, "alice", "lone", id);
+		if (mono_us() - t > slowest)
+			slowest = mono_us() - t;
+	}
 	json_t *mid = status(&c);
 	assert_int_equal(iget(mid, "ops") - iget(before, "ops"), LONE);
-	assert_true(iget(mid, "loop_commits") - iget(before, "loop_commits") >= LONE - 1);
+	/* Only a commit under 2 ms is followed by one on the loop (a slow
+	 * disk keeps them on the worker): every one was, if every round trip
+	 * was.  The first may follow a batch of earlier tests. */
+	if (slowest < 2000)
+		assert_true(iget(mid, "loop_commits") - iget(before, "loop_commits") >= LONE - 1);
+	else
+		printf("# round trips up to %lld us: lone commits may stay on the worker\n",
+		       (long long)slowest);
 
 	for (int i = 0; i < BURST; i++) {
 		json_t *q = dclient_request(&c, "alice", "new", json_pack("{s:s, s:{s:s}}",

@@ -361,10 +361,6 @@ int docketd_commit_start(docketd *d)
 	return thread_start(d);
 }
 
-/* The jobs of one loop turn (every request read in it) reach the worker
- * together: handed over one by one, the first would wake the worker
- * into a commit of its own, and an fsync per handful of jobs is what
- * group commit is there to avoid. */
 /* A lone write on an idle daemon commits here, on the loop thread: handed
  * to the worker and back it would wait for two thread wake-ups, which on
  * a virtual machine cost about as much as the disk flush itself (N = 1
@@ -405,6 +401,10 @@ static bool commit_here(docketd *d)
 	return true;
 }
 
+/* The jobs of one loop turn (every request read in it) reach the worker
+ * together: handed over one by one, the first would wake the worker
+ * into a commit of its own, and an fsync per handful of jobs is what
+ * group commit is there to avoid. */
 static void publish_cb(uv_check_t *h)
 {
 	docketd *d = h->data;
