@@ -397,8 +397,7 @@ typedef struct drive {
 	int n;
 	bool noop;
 	int64_t end;
-	int64_t *ns;            /* one latency sample per timed step */
-	size_t nns, cap;
+	versus_samples lat;     /* one per timed step */
 	long transitions;
 	json_t *new_fields, *fields[VERSUS_STEPS];
 } drive;
@@ -446,15 +445,8 @@ static int next_step(drive *d, conn *k)
 /* The step in flight is done: time it, count it and what a plugin did. */
 static int step_done(drive *d, conn *k, int transitions)
 {
-	if (d->nns == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 65536;
-		int64_t *p = realloc(d->ns, cap * sizeof *p);
-		if (!p)
-			return -1;
-		d->ns = p;
-		d->cap = cap;
-	}
-	d->ns[d->nns++] = versus_now_ns() - k->sent;
+	if (versus_sample(&d->lat, versus_now_ns() - k->sent))
+		return -1;
 	d->transitions += transitions;
 	k->step += transitions;
 	k->polling = false;
@@ -629,8 +621,8 @@ static int drive_run(int clients, double seconds, bool noop, versus_result *r)
 		r->seconds = (double)(versus_now_ns() - t0) / 1e9;
 	}
 	r->transitions = d.transitions;
-	r->p50_us = versus_percentile(d.ns, d.nns, 50) / 1e3;
-	r->p99_us = versus_percentile(d.ns, d.nns, 99) / 1e3;
+	r->p50_us = versus_percentile(d.lat.ns, d.lat.n, 50) / 1e3;
+	r->p99_us = versus_percentile(d.lat.ns, d.lat.n, 99) / 1e3;
 	r->failed = rc != 0;
 	for (int i = 0; d.cs && i < clients; i++)
 		if (d.cs[i].c.fd >= 0)
@@ -639,7 +631,7 @@ static int drive_run(int clients, double seconds, bool noop, versus_result *r)
 		json_decref(d.fields[i]);
 	json_decref(d.new_fields);
 	free(d.cs);
-	free(d.ns);
+	free(d.lat.ns);
 	if (ep >= 0)
 		close(ep);
 	return rc;

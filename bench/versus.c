@@ -129,24 +129,28 @@ typedef struct client {
 	int index;
 	pthread_barrier_t *go;
 	int64_t *end;
-	int64_t *ns;
-	size_t n, cap;
+	versus_samples lat;
 	long transitions;
 	int failed;
 } client;
 
-static int timed(client *c, int64_t t0)
+int versus_sample(versus_samples *s, int64_t ns)
 {
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 4096;
-		int64_t *p = realloc(c->ns, cap * sizeof *p);
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 4096;
+		int64_t *p = realloc(s->ns, cap * sizeof *p);
 		if (!p)
 			return -1;
-		c->ns = p;
-		c->cap = cap;
+		s->ns = p;
+		s->cap = cap;
 	}
-	c->ns[c->n++] = versus_now_ns() - t0;
+	s->ns[s->n++] = ns;
 	return 0;
+}
+
+static int timed(client *c, int64_t t0)
+{
+	return versus_sample(&c->lat, versus_now_ns() - t0);
 }
 
 static void *client_main(void *p)
@@ -208,16 +212,16 @@ int versus_run(const versus_peer *peer, void *arg, int clients, double seconds,
 		pthread_join(th[i], NULL);
 		r->failed |= cs[i].failed;
 		r->transitions += cs[i].transitions;
-		total += cs[i].n;
+		total += cs[i].lat.n;
 	}
 	r->seconds = (double)(versus_now_ns() - t0) / 1e9;
 	all = malloc((total ? total : 1) * sizeof *all);
 	total = 0;
 	for (int i = 0; i < clients; i++) {
 		if (all)
-			memcpy(all + total, cs[i].ns, cs[i].n * sizeof *all);
-		total += cs[i].n;
-		free(cs[i].ns);
+			memcpy(all + total, cs[i].lat.ns, cs[i].lat.n * sizeof *all);
+		total += cs[i].lat.n;
+		free(cs[i].lat.ns);
 	}
 	if (all) {
 		r->p50_us = versus_percentile(all, total, 50) / 1e3;

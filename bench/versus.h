@@ -76,6 +76,15 @@ typedef struct versus_result {
 int versus_run(const versus_peer *peer, void *arg, int clients, double seconds,
 	       versus_result *r);
 
+/* Latency samples in nanoseconds, growing as they come. */
+typedef struct versus_samples {
+	int64_t *ns;
+	size_t n, cap;
+} versus_samples;
+
+/* Append one sample: 0, or -1 when out of memory. */
+int versus_sample(versus_samples *s, int64_t ns);
+
 /* The p-th percentile (0-100) of n samples, sorted in place. */
 double versus_percentile(int64_t *ns, size_t n, double p);
 
