@@ -374,7 +374,6 @@ static int noop_plan(void)
 	return rc;
 }
 
-
 /* --- the clients: N connections, one thread ------------------------------ */
 
 /* One client: a connection with one request in flight, creating a case
