@@ -860,7 +860,7 @@ void docket_store_close(docket_store *s)
 		close(s->lockfd);
 	s->lockfd = -1;
 	docket_wal_close(&s->wal);
-	docket_redo_free(&s->redo);
+	docket_buf_free(&s->redo);
 	free(s->metas);
 	s->metas = NULL;
 	free(s->path);

@@ -20,6 +20,7 @@
 #include <lmdb.h>
 #include <pthread.h>
 
+#include "codec.h"
 #include "error.h"
 #include "wal.h"
 
@@ -70,7 +71,7 @@ typedef struct docket_store {
 	bool committed;     /* at open: the replay is committed */
 	size_t replayed;    /* at open: commits replayed from the log */
 	docket_wal wal;
-	docket_redo redo;
+	docket_buf redo;
 	size_t marks[8];    /* redo length where each nested write began */
 	int depth;
 	uint64_t lsn;       /* of the last logged commit */

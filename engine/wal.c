@@ -391,41 +391,25 @@ int docket_wal_checkpoint(docket_wal *w, docket_wal_ckpt *ck, docket_err *err)
 
 /* --- redo payload: kind(1) db(1) klen(2) [vlen(4)] key [val] ----------- */
 
-int docket_redo_add(docket_redo *r, const docket_redo_op *op, docket_err *err)
+int docket_redo_add(docket_buf *b, const docket_redo_op *op, docket_err *err)
 {
-	size_t need = 4 + (op->kind == DOCKET_REDO_PUT ? 4 + op->vlen : 0) + op->klen;
+	size_t start = b->len;
+	uint8_t h[8] = {(uint8_t)op->kind, (uint8_t)op->db, (uint8_t)(op->klen >> 8),
+			(uint8_t)op->klen};
 
-	if (r->len + need > r->cap) {
-		size_t cap = r->cap ? r->cap : 4096;
-		while (cap < r->len + need)
-			cap *= 2;
-		uint8_t *p = realloc(r->p, cap);
-		if (!p)
-			return docket_err_set(err, DOCKET_ENOMEM, "out of memory");
-		r->p = p;
-		r->cap = cap;
+	if (op->kind == DOCKET_REDO_PUT)
+		docket_be32(h + 4, (uint32_t)op->vlen);
+	docket_buf_put(b, h, op->kind == DOCKET_REDO_PUT ? 8 : 4);
+	docket_buf_put(b, op->key, op->klen);
+	if (op->kind == DOCKET_REDO_PUT)
+		docket_buf_put(b, op->val, op->vlen);
+	if (b->oom) {
+		/* The transaction's other writes stay whole. */
+		b->oom = false;
+		b->len = start;
+		return docket_err_set(err, DOCKET_ENOMEM, "out of memory");
 	}
-	uint8_t *q = r->p + r->len;
-	q[0] = (uint8_t)op->kind;
-	q[1] = (uint8_t)op->db;
-	q[2] = (uint8_t)(op->klen >> 8);
-	q[3] = (uint8_t)op->klen;
-	q += 4;
-	if (op->kind == DOCKET_REDO_PUT) {
-		docket_be32(q, (uint32_t)op->vlen);
-		q += 4;
-	}
-	memcpy(q, op->key, op->klen);
-	if (op->kind == DOCKET_REDO_PUT && op->vlen)
-		memcpy(q + op->klen, op->val, op->vlen);
-	r->len += need;
 	return 0;
-}
-
-void docket_redo_free(docket_redo *r)
-{
-	free(r->p);
-	memset(r, 0, sizeof *r);
 }
 
 int docket_redo_next(const uint8_t *p, size_t n, size_t *off, docket_redo_op *op,

@@ -90,11 +90,6 @@ int docket_wal_checkpoint(docket_wal *w, docket_wal_ckpt *ck, docket_err *err);
 
 enum { DOCKET_REDO_PUT = 1, DOCKET_REDO_DEL = 2 };
 
-typedef struct docket_redo {
-	uint8_t *p;
-	size_t len, cap;
-} docket_redo;
-
 typedef struct docket_redo_op {
 	int kind;
 	unsigned db;            /* the store's database, by its number */
@@ -102,9 +97,10 @@ typedef struct docket_redo_op {
 	size_t klen, vlen;
 } docket_redo_op;
 
-/* Append an operation; 0 or DOCKET_ENOMEM. */
-int docket_redo_add(docket_redo *r, const docket_redo_op *op, docket_err *err);
-void docket_redo_free(docket_redo *r);
+/* Append an operation to b (a docket_buf of codec.h); 0, or DOCKET_ENOMEM
+ * with b as it was. */
+struct docket_buf;
+int docket_redo_add(struct docket_buf *b, const docket_redo_op *op, docket_err *err);
 
 /* The operation at *off of payload p: 1 and *off moved past it, 0 at the
  * end, DOCKET_ECORRUPT (with err) if the bytes are not an operation. */
